@@ -1,0 +1,11 @@
+export { ok, err, assertNever, type Result } from './result.ts';
+export { systemClock, FakeClock, type Clock } from './clock.ts';
+export {
+  createJsonLogger,
+  silentLogger,
+  LOG_LEVELS,
+  type Logger,
+  type LogFields,
+  type LogLevel,
+} from './logger.ts';
+export { STEP_RESULTS, type StepResult } from './events.ts';
