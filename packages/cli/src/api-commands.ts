@@ -1,0 +1,272 @@
+/**
+ * The CLI's API commands: machines, racks, events, users. Tables for people, `--json` for scripts.
+ */
+import WebSocket from 'ws';
+import { parse, UsageError } from './args.ts';
+import { call, type ClientOptions } from './client.ts';
+import { field, table } from './table.ts';
+
+type Out = (text: string) => void;
+
+function print(out: Out, json: boolean, value: unknown, render: () => string): void {
+  out(json ? JSON.stringify(value, null, 2) + '\n' : render());
+}
+
+function machinesTable(list: unknown[]): string {
+  return table(
+    ['ID', 'HOSTNAME', 'STATUS', 'OWNER', 'POWER', 'ARCH', 'CPUS', 'MEM(MiB)', 'TAGS', 'LAST STEP'],
+    list.map((m) => [
+      field(m, 'id'),
+      field(m, 'hostname'),
+      field(m, 'status'),
+      field(m, 'owner'),
+      field(field(m, 'power') === '-' ? {} : (m as { power: unknown }).power, 'state'),
+      field(m, 'arch'),
+      field(m, 'cpu_count'),
+      field(m, 'memory_mib'),
+      field(m, 'tags'),
+      (() => {
+        const s = (m as { last_step: unknown }).last_step;
+        return s === null || s === undefined ? '-' : `${field(s, 'step')} ${field(s, 'result')}`;
+      })(),
+    ]),
+  );
+}
+
+function machineDetail(m: unknown): string {
+  const keys = ['id', 'hostname', 'status', 'status_message', 'owner', 'locked', 'arch', 'cpu_count', 'memory_mib', 'storage_gib', 'macs', 'tags', 'zone', 'pool', 'rack_id', 'power', 'deployment', 'last_step', 'status_deadline'];
+  return keys.map((k) => `${k.padEnd(16)} ${field(m, k)}`).join('\n') + '\n';
+}
+
+function eventLine(e: unknown): string {
+  const at = field(e, 'occurred_at');
+  const transition = field(e, 'to_status') !== '-' ? ` ${field(e, 'from_status')} → ${field(e, 'to_status')}` : '';
+  return `${at}  ${field(e, 'machine_id').padEnd(8)} ${field(e, 'step').padEnd(18)} ${field(e, 'result').padEnd(9)} ${field(e, 'message')}${transition}  (${field(e, 'actor')})\n`;
+}
+
+const list = (s: string | undefined): string[] | undefined =>
+  s === undefined ? undefined : s.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+const int = (s: string | undefined, flag: string): number | undefined => {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number`);
+  return n;
+};
+
+/** `ingot machines <list|show|create|allocate|deploy|release|…>`. */
+export async function machines(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+  const [sub, ...rest] = argv;
+  switch (sub) {
+    case 'list':
+    case undefined: {
+      const { values } = parse(rest, { status: { type: 'string' } });
+      const q = values.status === undefined ? '' : `?status=${encodeURIComponent(values.status)}`;
+      const result = (await call(client, 'GET', `/api/v1/machines${q}`)) as unknown[];
+      print(out, json, result, () => machinesTable(result));
+      return 0;
+    }
+    case 'show': {
+      const id = one(rest, 'machines show ID');
+      const m = await call(client, 'GET', `/api/v1/machines/${encodeURIComponent(id)}`);
+      print(out, json, m, () => machineDetail(m));
+      return 0;
+    }
+    case 'create': {
+      const { values } = parse(rest, {
+        hostname: { type: 'string' },
+        arch: { type: 'string' },
+        mac: { type: 'string', multiple: true },
+        cpus: { type: 'string' },
+        memory: { type: 'string' },
+        storage: { type: 'string' },
+        tags: { type: 'string' },
+        zone: { type: 'string' },
+        pool: { type: 'string' },
+        'power-type': { type: 'string' },
+        'power-params': { type: 'string' },
+        rack: { type: 'string' },
+        ready: { type: 'boolean' },
+      });
+      if ((values.mac ?? []).length === 0) throw new UsageError('--mac MAC is required (repeat for several NICs)');
+      let params: unknown = {};
+      if (values['power-params'] !== undefined) {
+        try {
+          params = JSON.parse(values['power-params']);
+        } catch {
+          throw new UsageError('--power-params must be a JSON object');
+        }
+      }
+      const body = {
+        hostname: values.hostname,
+        arch: values.arch,
+        macs: values.mac,
+        cpu_count: int(values.cpus, '--cpus'),
+        memory_mib: int(values.memory, '--memory'),
+        storage_gib: int(values.storage, '--storage'),
+        tags: list(values.tags),
+        zone: values.zone,
+        pool: values.pool,
+        power: values['power-type'] === undefined ? undefined : { type: values['power-type'], params },
+        rack: values.rack,
+        commission: values.ready === true ? false : undefined,
+      };
+      const m = await call(client, 'POST', '/api/v1/machines', body);
+      print(out, json, m, () => machineDetail(m));
+      return 0;
+    }
+    case 'allocate': {
+      const { values } = parse(rest, {
+        name: { type: 'string' },
+        arch: { type: 'string' },
+        cpus: { type: 'string' },
+        mem: { type: 'string' },
+        storage: { type: 'string' },
+        tags: { type: 'string' },
+        'not-tags': { type: 'string' },
+        zone: { type: 'string' },
+        pool: { type: 'string' },
+      });
+      const m = await call(client, 'POST', '/api/v1/machines/allocate', {
+        name: values.name,
+        arch: values.arch,
+        cpu_count: int(values.cpus, '--cpus'),
+        mem: int(values.mem, '--mem'),
+        storage: int(values.storage, '--storage'),
+        tags: list(values.tags),
+        not_tags: list(values['not-tags']),
+        zone: values.zone,
+        pool: values.pool,
+      });
+      print(out, json, m, () => `Allocated ${field(m, 'hostname')} (${field(m, 'id')})\n`);
+      return 0;
+    }
+    case 'deploy': {
+      const { values, positionals } = parse(rest, {
+        os: { type: 'string' },
+        release: { type: 'string' },
+        kernel: { type: 'string' },
+        'user-data': { type: 'string' },
+        ephemeral: { type: 'boolean' },
+      });
+      const id = one(positionals, 'machines deploy ID');
+      const m = await call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/deploy`, {
+        os: values.os,
+        release: values.release,
+        kernel: values.kernel,
+        user_data: values['user-data'],
+        ephemeral: values.ephemeral,
+      });
+      print(out, json, m, () => `${field(m, 'hostname')}: ${field(m, 'status')} — ${field(m, 'status_message')}\n`);
+      return 0;
+    }
+    case 'power': {
+      const [id, action] = rest;
+      if (id === undefined || (action !== 'on' && action !== 'off' && action !== 'cycle' && action !== 'status')) {
+        throw new UsageError('usage: ingot machines power ID on|off|cycle|status');
+      }
+      const path = `/api/v1/machines/${encodeURIComponent(id)}/power`;
+      const r = action === 'status' ? await call(client, 'GET', path) : await call(client, 'POST', path, { action });
+      print(out, json, r, () => (action === 'status' ? `${field(r, 'state')} (seen ${field(r, 'seen_at')})\n` : `Power ${action} queued\n`));
+      return 0;
+    }
+    case 'delete': {
+      const id = one(rest, 'machines delete ID');
+      await call(client, 'DELETE', `/api/v1/machines/${encodeURIComponent(id)}`);
+      print(out, json, { deleted: id }, () => `Deleted ${id}\n`);
+      return 0;
+    }
+    case 'release':
+    case 'commission':
+    case 'abort':
+    case 'mark-broken':
+    case 'mark-fixed':
+    case 'lock':
+    case 'unlock': {
+      const { values, positionals } = parse(rest, { comment: { type: 'string' } });
+      const id = one(positionals, `machines ${sub} ID`);
+      const body = sub === 'lock' || sub === 'unlock' ? undefined : { comment: values.comment };
+      const m = await call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/${sub}`, body);
+      print(out, json, m, () => `${field(m, 'hostname')}: ${field(m, 'status')}${field(m, 'locked') === 'true' ? ' (locked)' : ''}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command: machines ${sub}`);
+  }
+}
+
+function one(args: readonly string[], usage: string): string {
+  if (args.length !== 1 || args[0] === undefined) throw new UsageError(`usage: ingot ${usage}`);
+  return args[0];
+}
+
+/** `ingot racks list|enroll-token`. */
+export async function racks(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+  const [sub] = argv;
+  if (sub === 'enroll-token') {
+    const t = await call(client, 'POST', '/api/v1/racks/enroll-tokens');
+    print(out, json, t, () => `${field(t, 'token')}\n`);
+    return 0;
+  }
+  if (sub === 'list' || sub === undefined) {
+    const result = (await call(client, 'GET', '/api/v1/racks')) as unknown[];
+    print(out, json, result, () =>
+      table(
+        ['ID', 'NAME', 'STATUS', 'LAST HEARTBEAT', 'OUTBOX', 'VERSION'],
+        result.map((r) => [field(r, 'id'), field(r, 'name'), field(r, 'status'), field(r, 'last_heartbeat'), field((r as { health: unknown }).health, 'outbox_depth'), field(r, 'version')]),
+      ),
+    );
+    return 0;
+  }
+  throw new UsageError(`unknown command: racks ${sub}`);
+}
+
+/** `ingot users list|create NAME [--role admin|user]`. */
+export async function users(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'create') {
+    const { values, positionals } = parse(rest, { role: { type: 'string' } });
+    const u = await call(client, 'POST', '/api/v1/users', { username: one(positionals, 'users create NAME'), role: values.role });
+    print(out, json, u, () => `Created ${field(u, 'role')} ${field(u, 'username')}; API key (shown once):\n${field(u, 'api_key')}\n`);
+    return 0;
+  }
+  if (sub === 'list' || sub === undefined) {
+    const result = (await call(client, 'GET', '/api/v1/users')) as unknown[];
+    print(out, json, result, () => table(['ID', 'USERNAME', 'ROLE'], result.map((u) => [field(u, 'id'), field(u, 'username'), field(u, 'role')])));
+    return 0;
+  }
+  throw new UsageError(`unknown command: users ${sub}`);
+}
+
+/** `ingot events [--machine ID] [--follow]`. */
+export async function events(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+  const { values } = parse(argv, { machine: { type: 'string' }, follow: { type: 'boolean' }, limit: { type: 'string' } });
+  const query = new URLSearchParams();
+  if (values.machine !== undefined) query.set('machine', values.machine);
+  const limit = int(values.limit, '--limit');
+  if (limit !== undefined) query.set('limit', String(limit));
+  const history = (await call(client, 'GET', `/api/v1/events?${query.toString()}`)) as unknown[];
+  for (const e of history) out(json ? JSON.stringify(e) + '\n' : eventLine(e));
+  if (values.follow !== true) return 0;
+  const last = history.at(-1);
+  const after = last === undefined ? 0 : Number(field(last, 'seq'));
+  const wsUrl = new URL('/ws', client.url.replace(/^http/, 'ws'));
+  wsUrl.searchParams.set('after', String(after));
+  if (values.machine !== undefined) wsUrl.searchParams.set('machine', values.machine);
+  const ws = new WebSocket(wsUrl, { headers: client.key === undefined ? {} : { authorization: `Bearer ${client.key}` } });
+  return new Promise((resolve) => {
+    ws.on('message', (data: Buffer) => {
+      const e: unknown = JSON.parse(data.toString('utf8'));
+      out(json ? JSON.stringify(e) + '\n' : eventLine(e));
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      process.stderr.write(`cannot follow events: HTTP ${res.statusCode}\n`);
+      resolve(1);
+    });
+    ws.on('error', (e) => {
+      process.stderr.write(`event stream failed: ${e.message}\n`);
+      resolve(1);
+    });
+    ws.on('close', () => resolve(0));
+    process.once('SIGINT', () => ws.close());
+  });
+}

@@ -1,0 +1,37 @@
+/** Flag parsing shared by the commands: `node:util` parseArgs plus HOST:PORT and duration values. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A command-line mistake; the CLI prints it with the command's usage and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Parses `argv` strictly: unknown flags are usage errors. */
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Parses `HOST:PORT` (or `:PORT`, or `PORT`). */
+export function hostPort(value: string, defaultHost: string): { host: string; port: number } {
+  const m = /^(?:\[?([^\]]*?)\]?:)?(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (m === null || !Number.isInteger(port) || port > 65535) {
+    throw new UsageError(`expected HOST:PORT, got ${JSON.stringify(value)}`);
+  }
+  return { host: m[1] !== undefined && m[1] !== '' ? m[1] : defaultHost, port };
+}
+
+/** Parses a duration such as `30m`, `90s`, `1h` or `1500ms` into milliseconds. */
+export function duration(value: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(value);
+  if (m === null) throw new UsageError(`expected a duration such as 30m or 90s, got ${JSON.stringify(value)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}

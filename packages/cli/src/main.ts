@@ -1,0 +1,91 @@
+/**
+ * `ingot`: the one command for operators (DESIGN.md §9). Server commands start processes;
+ * the others talk to a controller's API (`INGOT_URL`, `INGOT_API_KEY`, or `--url`, `--key`).
+ */
+import { ApiError, type ClientOptions } from './client.ts';
+import { UsageError } from './args.ts';
+import { events, machines, racks, users } from './api-commands.ts';
+import { runAgent, runController, runUp } from './servers.ts';
+
+const USAGE = `Usage: ingot <command> [options]
+
+Servers:
+  up [--data DIR]                     controller + one local rack agent (SQLite in DIR, default .data)
+  controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]
+             [--deploy-timeout 30m] [--commission-timeout 30m] [--release-timeout 30m]
+  agent --controller HOST:PORT [--controller …] --enroll-token T --data DIR
+        [--interface IF …] [--http HOST:PORT]
+
+Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts):
+  machines list [--status S] | show ID | create --mac MAC [--hostname H --arch A --cpus N --memory MiB
+           --storage GiB --tags a,b --zone Z --pool P --power-type T --power-params JSON --rack ID --ready]
+  machines allocate [--name --arch --cpus --mem --storage --tags --not-tags --zone --pool]
+  machines deploy ID [--os debian --release bookworm --kernel K --user-data TEXT --ephemeral]
+  machines release|commission|abort|mark-broken|mark-fixed ID [--comment TEXT]
+  machines lock|unlock|delete ID
+  machines power ID on|off|cycle|status
+  racks list | enroll-token
+  users list | create NAME [--role admin|user]
+  events [--machine ID] [--follow] [--limit N]
+`;
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const global = { json: false, url: process.env.INGOT_URL ?? 'http://127.0.0.1:5240', key: process.env.INGOT_API_KEY };
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    if (a === '--json') global.json = true;
+    else if (a === '--url' || a === '--key') {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${a} needs a value`);
+      if (a === '--url') global.url = v;
+      else global.key = v;
+    } else rest.push(a);
+  }
+  const [command, ...args] = rest;
+  const client: ClientOptions = { url: global.url, key: global.key };
+  const out = (text: string): void => void process.stdout.write(text);
+  switch (command) {
+    case 'up':
+      return runUp(args);
+    case 'controller':
+      return runController(args);
+    case 'agent':
+      return runAgent(args);
+    case 'machines':
+      return machines(args, client, global.json, out);
+    case 'racks':
+      return racks(args, client, global.json, out);
+    case 'users':
+      return users(args, client, global.json, out);
+    case 'events':
+      return events(args, client, global.json, out);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      out(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      process.stderr.write(`ingot: ${e.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else if (e instanceof ApiError) {
+      process.stderr.write(`ingot: ${e.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`ingot: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

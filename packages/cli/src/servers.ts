@@ -1,0 +1,168 @@
+/**
+ * `ingot controller`, `ingot agent` and `ingot up` (a controller and one local rack agent in one
+ * process: the zero-setup main job).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createJsonLogger, LOG_LEVELS, type LogLevel, type Logger } from '@ingot/common';
+import { startController, type ControllerConfig } from '@ingot/controller';
+import { defaultAgentConfig, startAgent } from '@ingot/rack-agent';
+import { duration, hostPort, parse, UsageError } from './args.ts';
+import { call } from './client.ts';
+
+function logLevel(value: string | undefined): LogLevel {
+  const level = value ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return level as LogLevel;
+}
+
+function stderrLogger(level: LogLevel): Logger {
+  return createJsonLogger((line) => process.stderr.write(line), level);
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+const controllerFlags = {
+  data: { type: 'string' },
+  http: { type: 'string' },
+  grpc: { type: 'string' },
+  db: { type: 'string' },
+  'commission-timeout': { type: 'string' },
+  'deploy-timeout': { type: 'string' },
+  'release-timeout': { type: 'string' },
+  'heartbeat-interval': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+function controllerConfig(values: ReturnType<typeof parse<typeof controllerFlags>>['values']): ControllerConfig {
+  if (values.data === undefined) throw new UsageError('--data DIR is required');
+  const opt = (v: string | undefined): number | undefined => (v === undefined ? undefined : duration(v));
+  return {
+    dataDir: resolve(values.data),
+    http: hostPort(values.http ?? '0.0.0.0:5240', '0.0.0.0'),
+    grpc: hostPort(values.grpc ?? '0.0.0.0:5250', '0.0.0.0'),
+    db: values.db,
+    timeouts: {
+      ...(values['commission-timeout'] === undefined ? {} : { commissioningMs: opt(values['commission-timeout']) }),
+      ...(values['deploy-timeout'] === undefined ? {} : { deployingMs: opt(values['deploy-timeout']) }),
+      ...(values['release-timeout'] === undefined ? {} : { releasingMs: opt(values['release-timeout']) }),
+    },
+    heartbeatIntervalMs: opt(values['heartbeat-interval']),
+  };
+}
+
+/** `ingot controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]`. */
+export async function runController(argv: string[]): Promise<number> {
+  const { values } = parse(argv, controllerFlags);
+  const logger = stderrLogger(logLevel(values['log-level']));
+  const handle = await startController(controllerConfig(values), logger);
+  process.stdout.write(
+    `Ingot controller listening on ${handle.httpUrl} (gRPC for racks on ${handle.grpcAddress})\n` +
+      (handle.createdAdmin ? `Admin API key written to ${handle.adminKeyFile}\n` : `Admin API key: ${handle.adminKeyFile}\n`),
+  );
+  const signal = await untilSignal();
+  logger.info('shutting down', { signal });
+  await handle.close();
+  return 0;
+}
+
+const agentFlags = {
+  controller: { type: 'string', multiple: true },
+  'enroll-token': { type: 'string' },
+  data: { type: 'string' },
+  interface: { type: 'string', multiple: true },
+  http: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+/** `ingot agent --controller HOST:PORT --enroll-token T --data DIR [--interface IF …] [--http HOST:PORT]`. */
+export async function runAgent(argv: string[]): Promise<number> {
+  const { values } = parse(argv, agentFlags);
+  if (values.data === undefined) throw new UsageError('--data DIR is required');
+  const controllers = values.controller ?? [];
+  if (controllers.length === 0) throw new UsageError('--controller HOST:PORT is required (repeat it to list several)');
+  for (const c of controllers) hostPort(c, '127.0.0.1');
+  const logger = stderrLogger(logLevel(values['log-level']));
+  const agent = await startAgent(
+    defaultAgentConfig({
+      controllers,
+      enrollmentToken: values['enroll-token'],
+      dataDir: resolve(values.data),
+      interfaces: values.interface ?? [],
+      http: hostPort(values.http ?? '0.0.0.0:5248', '0.0.0.0'),
+      hostname: hostname(),
+      logLevel: logLevel(values['log-level']),
+    }),
+    { logger },
+  );
+  process.stdout.write(`Ingot rack agent running; machine-facing HTTP on ${agent.httpAddress.host}:${agent.httpAddress.port}\n`);
+  const signal = await untilSignal();
+  logger.info('shutting down', { signal });
+  await agent.close();
+  return 0;
+}
+
+const upFlags = {
+  data: { type: 'string' },
+  http: { type: 'string' },
+  grpc: { type: 'string' },
+  'agent-http': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+/**
+ * `ingot up [--data DIR]`: the main job on one machine. Starts a controller on SQLite in DIR and a
+ * rack agent enrolled with it (enrollment happens once; later starts reuse the identity).
+ */
+export async function runUp(argv: string[]): Promise<number> {
+  const { values } = parse(argv, upFlags);
+  const dataDir = resolve(values.data ?? '.data');
+  const level = logLevel(values['log-level'] ?? 'warn');
+  const logger = stderrLogger(level);
+  const controller = await startController(
+    controllerConfig({ data: join(dataDir, 'controller'), http: values.http ?? '127.0.0.1:5240', grpc: values.grpc ?? '127.0.0.1:5250' }),
+    logger.child({ process: 'controller' }),
+  );
+  const agentDir = join(dataDir, 'agent');
+  let enrollmentToken: string | undefined;
+  if (!existsSync(join(agentDir, 'agent.db'))) {
+    const key = readFileSync(controller.adminKeyFile, 'utf8').trim();
+    const created = (await call({ url: controller.httpUrl, key }, 'POST', '/api/v1/racks/enroll-tokens')) as { token: string };
+    enrollmentToken = created.token;
+  }
+  const agent = await startAgent(
+    defaultAgentConfig({
+      controllers: [controller.grpcAddress.replace(/^0\.0\.0\.0:/, '127.0.0.1:')],
+      enrollmentToken,
+      dataDir: agentDir,
+      interfaces: [],
+      http: hostPort(values['agent-http'] ?? '127.0.0.1:5248', '127.0.0.1'),
+      hostname: hostname(),
+      logLevel: level,
+    }),
+    { logger: logger.child({ process: 'agent' }) },
+  );
+  process.stdout.write(
+    [
+      `Ingot is up.`,
+      `  Controller:  ${controller.httpUrl}  (API ${controller.httpUrl}/api/v1, OpenAPI ${controller.httpUrl}/api/v1/openapi.json)`,
+      `  Admin key:   ${controller.adminKeyFile}`,
+      `  Rack agent:  enrolled, machine-facing HTTP on ${agent.httpAddress.host}:${agent.httpAddress.port}`,
+      `  Try:         export INGOT_URL=${controller.httpUrl} INGOT_API_KEY=$(cat ${controller.adminKeyFile})`,
+      `               pnpm ingot racks list`,
+      `Press Ctrl-C to stop.`,
+      '',
+    ].join('\n'),
+  );
+  await untilSignal();
+  await agent.close();
+  await controller.close();
+  return 0;
+}

@@ -1,0 +1,96 @@
+/**
+ * The REST API (`/api/v1`, DESIGN.md §9): authentication, body limits, validation errors and
+ * domain errors as RFC 9457 problem documents, and the OpenAPI document generated from the routes.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Logger } from '@ingot/common';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { ApiDeps, ApiEnv } from './context.ts';
+import { registerMachineRoutes } from './machines.ts';
+import { registerOtherRoutes } from './others.ts';
+import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
+
+const PROBLEM_TYPE = 'application/problem+json';
+
+function send(p: Problem, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(p), {
+    status: p.status,
+    headers: { 'content-type': PROBLEM_TYPE, ...headers },
+  });
+}
+
+/** Builds the API app. Pure composition: no ports are opened here. */
+export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
+  const app = new OpenAPIHono<ApiEnv>({
+    // zod validation failures: a 400 problem listing each issue with its path.
+    defaultHook: (result) => {
+      if (result.success) return undefined;
+      const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      const detail = issues.map((i) => (i.path.length > 0 ? `${i.path}: ${i.message}` : i.message)).join('; ');
+      return send(problem(400, 'invalid', 'Invalid request', detail, { errors: issues }));
+    },
+  });
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+
+  app.doc31('/api/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Ingot API',
+      version: '1',
+      description: 'Bare-metal provisioning: machines, their lifecycle, racks, users and events.',
+    },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An Ingot API key: ingot_<id>_<secret>',
+  });
+
+  app.use(
+    '/api/v1/*',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: () =>
+        send(problem(413, 'too-large', 'Request body too large', `bodies are limited to ${deps.maxBodyBytes} bytes`)),
+    }),
+  );
+
+  app.use('/api/v1/*', async (c, next) => {
+    if (c.req.path === '/api/v1/openapi.json') return next();
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const result = match?.[1] === undefined ? undefined : await deps.users.authenticate(match[1]);
+    if (result === undefined || !result.ok) {
+      const detail =
+        header.length === 0
+          ? 'send your API key as "Authorization: Bearer <key>" (an admin key is in DATA/admin.key)'
+          : 'the API key is malformed, unknown or revoked';
+      return send(problem(401, 'unauthenticated', 'Unauthenticated', detail), {
+        'www-authenticate': 'Bearer realm="ingot"',
+      });
+    }
+    c.set('user', result.value);
+    c.set('actor', { kind: 'user', user: result.value });
+    return next();
+  });
+
+  registerMachineRoutes(app, deps);
+  registerOtherRoutes(app, deps);
+
+  app.notFound((c) => send(problem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`)));
+
+  app.onError((e, c) => {
+    if (e instanceof DomainFailure) return send(problemFor(e.error));
+    if (e instanceof HTTPException) {
+      // Hono's validators raise these for bodies that are not JSON at all.
+      return send(problem(e.status, 'invalid', 'Invalid request', e.message || 'malformed request'));
+    }
+    logger.error('unhandled API error', { method: c.req.method, path: c.req.path, error: e });
+    return send(problem(500, 'internal', 'Internal error', 'the controller failed; see its log'));
+  });
+
+  return app;
+}

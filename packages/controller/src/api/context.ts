@@ -1,0 +1,62 @@
+/**
+ * What route handlers share: the services, the typed Hono environment, and small helpers for
+ * declaring routes in the OpenAPI document.
+ */
+import type { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Clock } from '@ingot/common';
+import type { Actor } from '../app/actor.ts';
+import type { MachineService } from '../app/machine-service.ts';
+import type { Store } from '../app/ports.ts';
+import type { RackService } from '../app/rack-service.ts';
+import type { UserService } from '../app/user-service.ts';
+import type { User } from '../domain/user.ts';
+import { ProblemDto } from './dto.ts';
+
+/** Services the API needs. */
+export interface ApiDeps {
+  readonly machines: MachineService;
+  readonly racks: RackService;
+  readonly users: UserService;
+  /** Read-only queries (event listing) go straight to the store port. */
+  readonly store: Pick<Store, 'listEvents'>;
+  readonly clock: Clock;
+  readonly heartbeatIntervalMs: number;
+  /** Largest accepted request body. */
+  readonly maxBodyBytes: number;
+}
+
+/** Hono environment: the authenticated user, set by the auth middleware. */
+export interface ApiEnv {
+  Variables: { user: User; actor: Actor };
+}
+
+/** The typed app routes are registered on. */
+export type ApiApp = OpenAPIHono<ApiEnv>;
+
+/** A JSON response entry for `createRoute`. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { 'application/json': { schema } } } as const;
+}
+
+/** A JSON request body entry for `createRoute`. */
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { body: { required: true, content: { 'application/json': { schema } } } } as const;
+}
+
+const problemResponse = (description: string) =>
+  ({ description, content: { 'application/problem+json': { schema: ProblemDto } } }) as const;
+
+/** The error responses every authenticated route may give. */
+export const ERRORS = {
+  400: problemResponse('Invalid request'),
+  401: problemResponse('Missing or wrong API key'),
+  403: problemResponse('Not allowed'),
+  404: problemResponse('Not found'),
+  409: problemResponse('Conflicts with the current state'),
+  413: problemResponse('Request body too large'),
+} as const;
+
+/** Maps user ids to user names, for `owner` fields. */
+export async function ownerNames(deps: ApiDeps, actor: Actor): Promise<Map<string, string>> {
+  return new Map((await deps.users.list(actor.kind === 'user' && actor.user.role === 'admin' ? actor : { kind: 'system' })).map((u) => [u.id, u.username]));
+}

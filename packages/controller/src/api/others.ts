@@ -1,0 +1,100 @@
+/**
+ * `/api/v1/events`, `/api/v1/racks` and `/api/v1/users`.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { ERRORS, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from './context.ts';
+import { CreateUserBody, EventDto, RackDto, UserDto, eventDto, rackDto, userDto } from './dto.ts';
+import { unwrap } from './problem.ts';
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/events',
+  tags: ['events'],
+  summary: 'Events, oldest first (admins see all; users those of machines they may see)',
+  request: {
+    query: z
+      .object({
+        after: z.coerce.number().int().min(0).optional(),
+        limit: z.coerce.number().int().min(1).max(10_000).optional(),
+        machine: z.string().min(1).max(64).optional(),
+      })
+      .strict(),
+  },
+  responses: { 200: jsonResponse(z.array(EventDto), 'Events'), ...ERRORS },
+});
+
+const racksRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/racks',
+  tags: ['racks'],
+  responses: { 200: jsonResponse(z.array(RackDto), 'Racks with health and last heartbeat'), ...ERRORS },
+});
+
+const enrollRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/racks/enroll-tokens',
+  tags: ['racks'],
+  summary: 'Create a one-time rack enrollment token (admin)',
+  responses: {
+    201: jsonResponse(z.object({ token: z.string(), expires_at: z.string() }), 'The token, shown once'),
+    ...ERRORS,
+  },
+});
+
+const usersRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/users',
+  tags: ['users'],
+  responses: { 200: jsonResponse(z.array(UserDto), 'Users'), ...ERRORS },
+});
+
+const meRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/users/me',
+  tags: ['users'],
+  responses: { 200: jsonResponse(UserDto, 'The signed-in user'), ...ERRORS },
+});
+
+const createUserRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/users',
+  tags: ['users'],
+  summary: 'Create a user and its first API key (admin); the key is shown once',
+  request: jsonBody(CreateUserBody),
+  responses: { 201: jsonResponse(UserDto.extend({ api_key: z.string() }), 'Created'), ...ERRORS },
+});
+
+/** Registers the event, rack and user routes. */
+export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openapi(eventsRoute, async (c) => {
+    const q = c.req.valid('query');
+    const actor = c.get('actor');
+    if (q.machine !== undefined) unwrap(await deps.machines.get(actor, q.machine));
+    let events = await deps.store.listEvents({ machineId: q.machine, afterSeq: q.after, limit: q.limit });
+    if (actor.kind === 'user' && actor.user.role !== 'admin' && q.machine === undefined) {
+      const visible = new Set((await deps.machines.list(actor)).map((m) => m.id));
+      events = events.filter((e) => e.machineId !== null && visible.has(e.machineId));
+    }
+    return c.json(events.map(eventDto), 200);
+  });
+
+  app.openapi(racksRoute, async (c) => {
+    const now = deps.clock.now();
+    return c.json((await deps.racks.list()).map((r) => rackDto(r, now, deps.heartbeatIntervalMs)), 200);
+  });
+
+  app.openapi(enrollRoute, async (c) => {
+    const t = unwrap(await deps.racks.createEnrollmentToken(c.get('actor')));
+    return c.json({ token: t.token, expires_at: new Date(t.expiresAtMs).toISOString() }, 201);
+  });
+
+  app.openapi(usersRoute, async (c) => c.json((await deps.users.list(c.get('actor'))).map(userDto), 200));
+
+  app.openapi(meRoute, (c) => c.json(userDto(c.get('user')), 200));
+
+  app.openapi(createUserRoute, async (c) => {
+    const b = c.req.valid('json');
+    const created = unwrap(await deps.users.create(c.get('actor'), { username: b.username, role: b.role }));
+    return c.json({ ...userDto(created.user), api_key: created.apiKey }, 201);
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * The ports the use cases need: storage and the event bus. Adapters live in `store/` and `ws/`;
+ * the application layer sees only these interfaces (STYLE.md §3).
+ */
+import type { EventRecord, NewEvent } from '../domain/event.ts';
+import type { AllocationConstraints, Machine } from '../domain/machine/machine.ts';
+import type { MachineStatus } from '../domain/machine/lifecycle.ts';
+import type { Rack, RackCommand, RackCommandBody, RackHealth } from '../domain/rack.ts';
+import type { ApiKeyRecord, User } from '../domain/user.ts';
+
+/** A machine row as written on creation. */
+export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
+
+/** Fields a machine update may change. `macs` and `tags` replace the whole list. */
+export type MachinePatch = Partial<
+  Omit<Machine, 'id' | 'version' | 'createdAtMs' | 'updatedAtMs'>
+>;
+
+/** Which machines to list. */
+export interface MachineFilter {
+  /** Only machines this user may see (owned by them, or unowned). */
+  readonly visibleTo?: string | undefined;
+  readonly status?: MachineStatus | undefined;
+  readonly ids?: readonly string[] | undefined;
+  readonly hostname?: string | undefined;
+  readonly limit?: number | undefined;
+  readonly offset?: number | undefined;
+}
+
+/** Which events to list. */
+export interface EventFilter {
+  readonly machineId?: string | undefined;
+  /** Only events with `seq` greater than this. */
+  readonly afterSeq?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+/**
+ * Persistent state. Every method is atomic on its own; `transaction` groups several. Contended
+ * writes (allocation, token use, compare-and-set updates) are correct under concurrency on every
+ * implementation: that is what the contract suite checks.
+ */
+export interface Store {
+  /** Runs `work` in one transaction; it commits when the promise resolves. */
+  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+
+  insertMachine(machine: NewMachine): Promise<void>;
+  getMachine(id: string): Promise<Machine | undefined>;
+  getMachineByMac(mac: string): Promise<Machine | undefined>;
+  getMachineByHostname(hostname: string): Promise<Machine | undefined>;
+  listMachines(filter: MachineFilter): Promise<Machine[]>;
+  /**
+   * Writes `patch` if the machine still has `expectedVersion`, and bumps the version. Returns the
+   * new machine, or undefined when someone else wrote first (or it is gone).
+   */
+  updateMachine(
+    id: string,
+    expectedVersion: number,
+    patch: MachinePatch,
+    nowMs: number,
+  ): Promise<Machine | undefined>;
+  deleteMachine(id: string): Promise<boolean>;
+  /**
+   * Atomically picks one `ready`, unlocked machine matching `constraints`, marks it `allocated`
+   * to `ownerId`, and returns it. Two concurrent calls never get the same machine.
+   */
+  allocateMachine(
+    constraints: AllocationConstraints,
+    ownerId: string,
+    nowMs: number,
+    toStatus: MachineStatus,
+  ): Promise<Machine | undefined>;
+  /** Machines whose status deadline has passed. */
+  machinesPastDeadline(nowMs: number, limit: number): Promise<Machine[]>;
+  countMachines(): Promise<number>;
+
+  /** Stores events; ids already stored are skipped. Returns the events that were new. */
+  appendEvents(events: readonly NewEvent[], nowMs: number): Promise<EventRecord[]>;
+  listEvents(filter: EventFilter): Promise<EventRecord[]>;
+
+  insertUser(user: User): Promise<void>;
+  getUser(id: string): Promise<User | undefined>;
+  getUserByName(username: string): Promise<User | undefined>;
+  listUsers(): Promise<User[]>;
+  countUsers(): Promise<number>;
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+
+  insertEnrollmentToken(tokenHash: string, createdBy: string, expiresAtMs: number, nowMs: number): Promise<void>;
+  /** Marks an unused, unexpired token used. True if this call used it. */
+  consumeEnrollmentToken(tokenHash: string, nowMs: number): Promise<boolean>;
+  insertRack(rack: Rack): Promise<void>;
+  getRack(id: string): Promise<Rack | undefined>;
+  listRacks(): Promise<Rack[]>;
+  updateRackSeen(
+    id: string,
+    update: {
+      readonly lastSeenAtMs: number;
+      readonly connected: boolean;
+      readonly health?: RackHealth | undefined;
+      readonly hostname?: string | undefined;
+      readonly version?: string | undefined;
+      readonly interfaces?: Rack['interfaces'] | undefined;
+    },
+  ): Promise<void>;
+
+  /** Queues a command for a rack. */
+  insertRackCommand(command: {
+    readonly id: string;
+    readonly rackId: string;
+    readonly machineId: string | null;
+    readonly body: RackCommandBody;
+    readonly createdAtMs: number;
+  }): Promise<RackCommand>;
+  /** Commands the rack has not acknowledged, oldest first. */
+  pendingRackCommands(rackId: string): Promise<RackCommand[]>;
+  /** Marks commands acknowledged; returns how many were newly acknowledged. */
+  ackRackCommands(rackId: string, ids: readonly string[], nowMs: number): Promise<number>;
+  /**
+   * Supersedes pending commands of the same kind for the same machine (a new boot plan makes the
+   * old one moot). Returns how many were dropped.
+   */
+  dropPendingRackCommands(machineId: string, kind: RackCommandBody['kind'], nowMs: number): Promise<number>;
+
+  close(): Promise<void>;
+}
+
+/** Told when commands were queued for a rack, so a live session can send them at once. */
+export interface RackNotifier {
+  commandsQueued(rackId: string): void;
+}
+
+/** Publishes stored events to live subscribers (websockets). */
+export interface EventBus {
+  publish(events: readonly EventRecord[]): void;
+  subscribe(listener: (event: EventRecord) => void): () => void;
+}

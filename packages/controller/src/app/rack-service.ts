@@ -1,0 +1,291 @@
+/**
+ * Rack use cases: enrollment, authentication, and everything a rack reports on its session —
+ * heartbeats, deployment step events (which advance the machine lifecycle), power results and
+ * command acknowledgements. Events carry the agent's ids and are stored once however often they
+ * arrive (DESIGN.md §4: at-least-once delivery, deduplicated here).
+ */
+import { err, ok, type Clock, type Logger, type Result, type StepResult } from '@ingot/common';
+import type { DomainError } from '../domain/errors.ts';
+import type { EventRecord, NewEvent } from '../domain/event.ts';
+import type { MachineAction } from '../domain/machine/lifecycle.ts';
+import type { Machine, PowerState } from '../domain/machine/machine.ts';
+import type { Rack, RackCommand, RackHealth, RackInterface } from '../domain/rack.ts';
+import { actorName, type Actor } from './actor.ts';
+import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
+import type { EventBus, RackNotifier, Store } from './ports.ts';
+import { runTransition, type StatusTimeouts } from './transition-runner.ts';
+
+/** A step event as a rack reports it (already converted from proto). */
+export interface RackStepEvent {
+  readonly id: string;
+  readonly machineId: string;
+  readonly mac: string;
+  readonly step: string;
+  readonly result: StepResult;
+  readonly message: string;
+  readonly occurredAtMs: number;
+  readonly data: Record<string, unknown>;
+}
+
+/** A power result as a rack reports it. */
+export interface RackPowerResult {
+  readonly commandId: string;
+  readonly machineId: string;
+  readonly ok: boolean;
+  readonly powerState: PowerState;
+  readonly errorKind: string;
+  readonly message: string;
+  readonly observedAtMs: number;
+}
+
+/** Dependencies of {@link RackService}. */
+export interface RackServiceDeps {
+  readonly store: Store;
+  readonly bus: EventBus;
+  readonly racks: RackNotifier;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly timeouts: StatusTimeouts;
+  /** How long an enrollment token stays valid. */
+  readonly enrollmentTokenTtlMs: number;
+}
+
+/**
+ * Which lifecycle action a reported step implies in a given status, if any. This is the deploy
+ * orchestration: the controller advances only on what the machine and its rack report.
+ */
+function impliedAction(status: Machine['status'], e: RackStepEvent): MachineAction | undefined {
+  switch (status) {
+    case 'deploying':
+      if (e.result === 'failed') return 'deploy_failed';
+      if (e.step === 'deployed' && e.result === 'succeeded') return 'deployed';
+      return undefined;
+    case 'commissioning':
+      if (e.result === 'failed') return 'commission_failed';
+      if (e.step === 'commissioned' && e.result === 'succeeded') return 'commissioned';
+      return undefined;
+    case 'releasing':
+      if (e.result === 'failed') return 'release_failed';
+      if ((e.step === 'power.off' || e.step === 'released') && e.result === 'succeeded') return 'released';
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The rack use cases. */
+export class RackService {
+  readonly #d: RackServiceDeps;
+
+  constructor(deps: RackServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Creates a one-time enrollment token (admins only). Only its hash is stored. */
+  async createEnrollmentToken(actor: Actor): Promise<Result<{ token: string; expiresAtMs: number }, DomainError>> {
+    if (actor.kind === 'user' && actor.user.role !== 'admin') {
+      return err({ kind: 'forbidden', detail: 'enrolling racks needs the admin role' });
+    }
+    const token = `ingot-enroll-${newSecret(24)}`;
+    const now = this.#d.clock.now();
+    const expiresAtMs = now + this.#d.enrollmentTokenTtlMs;
+    await this.#d.store.transaction(async (tx) => {
+      await tx.insertEnrollmentToken(hashSecret(token), actorName(actor), expiresAtMs, now);
+      await tx.appendEvents([rackEvent(actor, null, 'rack.enroll-token', 'Created a rack enrollment token', now)], now);
+    });
+    return ok({ token, expiresAtMs });
+  }
+
+  /** Trades a one-time token for a rack identity. The secret is returned once, stored hashed. */
+  async register(input: {
+    token: string;
+    hostname: string;
+    version: string;
+    interfaces: readonly RackInterface[];
+  }): Promise<Result<{ rack: Rack; secret: string }, DomainError>> {
+    const now = this.#d.clock.now();
+    const secret = newSecret();
+    const result = await this.#d.store.transaction(async (tx) => {
+      if (!(await tx.consumeEnrollmentToken(hashSecret(input.token), now))) return undefined;
+      const taken = new Set((await tx.listRacks()).map((r) => r.name));
+      const base = input.hostname.length > 0 ? input.hostname : 'rack';
+      let name = base;
+      while (taken.has(name)) name = `${base}-${shortId(4)}`;
+      const rack: Rack = {
+        id: uuid(),
+        name,
+        secretHash: hashSecret(secret),
+        hostname: input.hostname,
+        version: input.version,
+        interfaces: input.interfaces,
+        createdAtMs: now,
+        lastSeenAtMs: null,
+        connected: false,
+        health: null,
+      };
+      await tx.insertRack(rack);
+      const events = await tx.appendEvents(
+        [rackEvent({ kind: 'rack', rackId: rack.id }, rack.id, 'rack.register', `Rack ${name} enrolled`, now)],
+        now,
+      );
+      return { rack, events };
+    });
+    if (result === undefined) {
+      return err({ kind: 'unauthenticated', detail: 'enrollment token is unknown, used or expired' });
+    }
+    this.#d.bus.publish(result.events);
+    return ok({ rack: result.rack, secret });
+  }
+
+  /** Checks a rack's credentials. */
+  async authenticate(rackId: string, secret: string): Promise<Result<Rack, DomainError>> {
+    const rack = await this.#d.store.getRack(rackId);
+    if (rack === undefined || !secretMatches(secret, rack.secretHash)) {
+      return err({ kind: 'unauthenticated', detail: 'unknown rack or wrong secret' });
+    }
+    return ok(rack);
+  }
+
+  /** Lists racks. */
+  async list(): Promise<Rack[]> {
+    return this.#d.store.listRacks();
+  }
+
+  /** Records that a session opened or closed, and what the rack said about itself. */
+  async sessionChanged(
+    rackId: string,
+    connected: boolean,
+    hello?: { hostname: string; version: string; interfaces: readonly RackInterface[] },
+  ): Promise<void> {
+    const now = this.#d.clock.now();
+    await this.#d.store.updateRackSeen(rackId, { lastSeenAtMs: now, connected, ...hello });
+    const message = connected ? 'Rack session opened' : 'Rack session closed';
+    const stored = await this.#d.store.appendEvents(
+      [rackEvent({ kind: 'rack', rackId }, rackId, connected ? 'rack.connected' : 'rack.disconnected', message, now)],
+      now,
+    );
+    this.#d.bus.publish(stored);
+  }
+
+  /** Records a heartbeat. */
+  async heartbeat(rackId: string, health: RackHealth): Promise<void> {
+    await this.#d.store.updateRackSeen(rackId, { lastSeenAtMs: this.#d.clock.now(), connected: true, health });
+  }
+
+  /** Commands the rack has not acknowledged yet, oldest first. */
+  async pendingCommands(rackId: string): Promise<RackCommand[]> {
+    return this.#d.store.pendingRackCommands(rackId);
+  }
+
+  /** Marks commands done. */
+  async ackCommands(rackId: string, ids: readonly string[]): Promise<void> {
+    await this.#d.store.ackRackCommands(rackId, ids, this.#d.clock.now());
+  }
+
+  /**
+   * Stores step events from a rack (each id once) and advances the lifecycle of the machines
+   * they concern, all in one transaction so a crash between the two cannot lose a transition.
+   * Returns once everything is durable: the caller may then acknowledge all `events` ids.
+   */
+  async recordEvents(rackId: string, events: readonly RackStepEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = this.#d.clock.now();
+    const notify = new Set<string>();
+    const stored = await this.#d.store.transaction(async (tx) => {
+      const resolved: NewEvent[] = [];
+      for (const e of events) {
+        let machineId: string | null = e.machineId.length > 0 ? e.machineId : null;
+        if (machineId === null && e.mac.length > 0) machineId = (await tx.getMachineByMac(e.mac))?.id ?? null;
+        resolved.push({
+          id: e.id,
+          kind: 'step',
+          machineId,
+          rackId,
+          step: e.step,
+          result: e.result,
+          fromStatus: null,
+          toStatus: null,
+          actor: actorName({ kind: 'rack', rackId }),
+          message: e.message,
+          data: e.mac.length > 0 ? { ...e.data, mac: e.mac } : e.data,
+          occurredAtMs: e.occurredAtMs,
+        });
+      }
+      const fresh = await tx.appendEvents(resolved, now);
+      const all: EventRecord[] = [...fresh];
+      for (const event of fresh) {
+        if (event.machineId === null) continue;
+        const machine = await tx.getMachine(event.machineId);
+        if (machine === undefined) continue;
+        const step = { step: event.step, result: event.result, message: event.message, atMs: event.occurredAtMs };
+        const report: RackStepEvent = { ...event, machineId: machine.id, mac: '', data: { ...event.data } };
+        const action = impliedAction(machine.status, report);
+        if (action === undefined) {
+          await tx.updateMachine(machine.id, machine.version, { lastStep: step }, now);
+          continue;
+        }
+        const message =
+          event.result === 'failed'
+            ? `${event.step} failed: ${event.message}`
+            : action === 'deployed'
+              ? 'Deployed'
+              : event.message;
+        const outcome = await runTransition(
+          tx,
+          machine,
+          { action, actor: { kind: 'rack', rackId }, message, patch: { lastStep: step }, data: { cause: event.id } },
+          now,
+          this.#d.timeouts,
+        );
+        if (!outcome.ok) {
+          // Inside one transaction nothing else writes this machine, so `stale` cannot happen;
+          // any other refusal means the report does not fit the status, which is fine to keep.
+          this.#d.logger.warn('step event did not advance machine', { machineId: machine.id, error: outcome.error.kind });
+          continue;
+        }
+        all.push(...(await tx.appendEvents(outcome.value.events, now)));
+        for (const r of outcome.value.racksToNotify) notify.add(r);
+      }
+      return all;
+    });
+    this.#d.bus.publish(stored.sort((a, b) => a.seq - b.seq));
+    for (const r of notify) this.#d.racks.commandsQueued(r);
+  }
+
+  /** Records the power state a rack observed. */
+  async recordPowerResult(rackId: string, result: RackPowerResult): Promise<void> {
+    const now = this.#d.clock.now();
+    await this.#d.store.ackRackCommands(rackId, [result.commandId], now);
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const machine = await this.#d.store.getMachine(result.machineId);
+      if (machine === undefined) return;
+      const state: PowerState = result.ok ? result.powerState : 'error';
+      const updated = await this.#d.store.updateMachine(
+        machine.id,
+        machine.version,
+        { powerState: state, powerSeenAtMs: result.observedAtMs },
+        now,
+      );
+      if (updated !== undefined) return;
+    }
+    this.#d.logger.warn('could not record power state: machine kept changing', { machineId: result.machineId });
+  }
+}
+
+function rackEvent(actor: Actor, rackId: string | null, step: string, message: string, nowMs: number): NewEvent {
+  return {
+    id: uuid(),
+    kind: 'audit',
+    machineId: null,
+    rackId,
+    step,
+    result: 'succeeded',
+    fromStatus: null,
+    toStatus: null,
+    actor: actorName(actor),
+    message,
+    data: {},
+    occurredAtMs: nowMs,
+  };
+}
+

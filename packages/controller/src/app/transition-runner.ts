@@ -1,0 +1,208 @@
+/**
+ * Carries out one lifecycle transition: decide (pure table), then in one transaction write the new
+ * status with a compare-and-set on the machine's version, record the transition event, and queue
+ * the rack commands its effects ask for. Commands live in the store until the rack acknowledges
+ * them, so a controller restart loses none (DESIGN.md §4).
+ */
+import { err, ok, type Result } from '@ingot/common';
+import type { DomainError } from '../domain/errors.ts';
+import type { NewEvent } from '../domain/event.ts';
+import { transition, type Effect, type MachineAction } from '../domain/machine/lifecycle.ts';
+import type { DeploymentChoice, Machine } from '../domain/machine/machine.ts';
+import type { RackCommandBody } from '../domain/rack.ts';
+import { actorName, type Actor } from './actor.ts';
+import { uuid } from './ids.ts';
+import type { MachinePatch, Store } from './ports.ts';
+
+/** How long each busy status may last before it times out (DESIGN.md §2). */
+export interface StatusTimeouts {
+  readonly commissioningMs: number;
+  readonly deployingMs: number;
+  readonly releasingMs: number;
+}
+
+/** The default: 30 minutes each. */
+export const DEFAULT_TIMEOUTS: StatusTimeouts = {
+  commissioningMs: 30 * 60_000,
+  deployingMs: 30 * 60_000,
+  releasingMs: 30 * 60_000,
+};
+
+/** What the caller adds to a transition. */
+export interface TransitionInput {
+  readonly action: MachineAction;
+  readonly actor: Actor;
+  /** Why, for the event and the machine's status message. */
+  readonly message: string;
+  readonly ownerId?: string | undefined;
+  readonly deployment?: DeploymentChoice | undefined;
+  /** Extra patch applied with the transition (e.g. hardware facts from commissioning). */
+  readonly patch?: MachinePatch | undefined;
+  readonly data?: Record<string, unknown> | undefined;
+}
+
+/** The outcome: the machine as stored, the events written, and racks with new commands. */
+export interface TransitionOutcome {
+  readonly machine: Machine;
+  readonly events: NewEvent[];
+  readonly racksToNotify: string[];
+}
+
+/**
+ * Applies `input.action` to `machine` inside `tx`. Returns `stale` when another writer changed
+ * the machine first (the caller reloads and retries), and `no-rack` when the effects need a rack
+ * and none serves the machine.
+ */
+export async function runTransition(
+  tx: Store,
+  machine: Machine,
+  input: TransitionInput,
+  nowMs: number,
+  timeouts: StatusTimeouts,
+): Promise<Result<TransitionOutcome, DomainError>> {
+  const decided = transition(machine.status, input.action, machine.locked);
+  if (!decided.ok) {
+    const e = decided.error;
+    return err(
+      e.kind === 'locked'
+        ? { kind: 'locked', machineId: machine.id, action: e.action }
+        : {
+            kind: 'invalid-transition',
+            machineId: machine.id,
+            status: e.status,
+            action: e.action,
+            allowed: e.allowed,
+          },
+    );
+  }
+  const { to, effects } = decided.value;
+  const needsRack = effects.some((e) => e.kind === 'power' || e.kind === 'set-boot-plan');
+  const rackId = needsRack ? await resolveRack(tx, machine) : machine.rackId;
+  if (needsRack && rackId === null && input.actor.kind === 'user') {
+    return err({
+      kind: 'no-rack',
+      machineId: machine.id,
+      detail: 'no rack agent serves this machine: enroll a rack, or set the machine\'s rack',
+    });
+  }
+
+  const patch: { -readonly [K in keyof MachinePatch]: MachinePatch[K] } = {
+    ...input.patch,
+    status: to,
+    statusMessage: input.message,
+    rackId,
+  };
+  const commands: RackCommandBody[] = [];
+  const deployment = input.deployment ?? machine.deployment;
+  let bootPlanVersion = machine.version + 1;
+  for (const effect of effects) {
+    applyEffect(effect);
+  }
+
+  function applyEffect(effect: Effect): void {
+    switch (effect.kind) {
+      case 'set-owner':
+        patch.ownerId = input.ownerId ?? null;
+        return;
+      case 'clear-owner':
+        patch.ownerId = null;
+        patch.deployment = null;
+        return;
+      case 'set-deployment':
+        patch.deployment = deployment;
+        return;
+      case 'start-timeout':
+        patch.statusDeadlineMs = nowMs + timeoutFor(to, timeouts);
+        return;
+      case 'clear-timeout':
+        patch.statusDeadlineMs = null;
+        return;
+      case 'set-boot-plan':
+        patch.bootPurpose = effect.purpose;
+        commands.push({
+          kind: 'boot-plan',
+          machineId: machine.id,
+          macs: machine.macs,
+          purpose: effect.purpose,
+          os: deployment?.os ?? '',
+          release: deployment?.release ?? '',
+          arch: machine.arch,
+          hostname: machine.hostname,
+          version: bootPlanVersion++,
+        });
+        return;
+      case 'power':
+        commands.push({
+          kind: 'power',
+          machineId: machine.id,
+          action: effect.action,
+          driver: machine.power?.type ?? 'manual',
+          params: machine.power?.params ?? {},
+          pxeOnce: effect.pxeOnce,
+        });
+        return;
+    }
+  }
+
+  const updated = await tx.updateMachine(machine.id, machine.version, patch, nowMs);
+  if (updated === undefined) return err({ kind: 'stale', machineId: machine.id });
+
+  const transitionEvent: NewEvent = {
+      id: uuid(),
+      kind: 'transition',
+      machineId: machine.id,
+      rackId,
+      step: input.action,
+      result: 'succeeded',
+      fromStatus: machine.status,
+      toStatus: to,
+      actor: actorName(input.actor),
+      message: input.message,
+      data: input.data ?? {},
+      occurredAtMs: nowMs,
+  };
+  const events: NewEvent[] = [transitionEvent];
+  const racksToNotify: string[] = [];
+  if (commands.length > 0) {
+    if (rackId === null) {
+      events.push({
+        ...transitionEvent,
+        id: uuid(),
+        kind: 'step',
+        step: 'rack.unavailable',
+        result: 'failed',
+        fromStatus: null,
+        toStatus: null,
+        message: 'no rack agent serves this machine; power and boot commands were not sent',
+      });
+    } else {
+      for (const body of commands) {
+        if (body.kind === 'boot-plan') await tx.dropPendingRackCommands(machine.id, 'boot-plan', nowMs);
+        await tx.insertRackCommand({ id: uuid(), rackId, machineId: machine.id, body, createdAtMs: nowMs });
+      }
+      racksToNotify.push(rackId);
+    }
+  }
+  return ok({ machine: updated, events, racksToNotify });
+}
+
+/**
+ * The rack that serves `machine`. A machine created through the API before any rack saw it
+ * belongs to the only rack, if there is exactly one; with several the operator must say which.
+ */
+export async function resolveRack(tx: Store, machine: Machine): Promise<string | null> {
+  if (machine.rackId !== null) return machine.rackId;
+  const racks = await tx.listRacks();
+  return racks.length === 1 && racks[0] !== undefined ? racks[0].id : null;
+}
+
+function timeoutFor(status: Machine['status'], timeouts: StatusTimeouts): number {
+  switch (status) {
+    case 'commissioning':
+      return timeouts.commissioningMs;
+    case 'releasing':
+      return timeouts.releasingMs;
+    default:
+      return timeouts.deployingMs;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The controller's composition root: opens the store, builds the services, and starts the HTTP
+ * API (with `/ws`), the gRPC server for racks and the timeout sweeper. Nothing else wires
+ * dependencies together.
+ */
+import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { systemClock, type Clock, type Logger } from '@ingot/common';
+import { createApi } from './api/app.ts';
+import { MachineService } from './app/machine-service.ts';
+import { createMemoryEventBus } from './app/memory-event-bus.ts';
+import type { RackNotifier, Store } from './app/ports.ts';
+import { RackService } from './app/rack-service.ts';
+import { startTimeoutSweeper } from './app/timeout-sweeper.ts';
+import { DEFAULT_TIMEOUTS, type StatusTimeouts } from './app/transition-runner.ts';
+import { UserService } from './app/user-service.ts';
+import { startRackServer } from './rpc/rack-server.ts';
+import { openSqliteStore } from './store/sqlite.ts';
+import { attachEventStream } from './ws/event-stream.ts';
+
+/** Everything a controller needs to start. Built by the CLI from flags and environment. */
+export interface ControllerConfig {
+  readonly dataDir: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly grpc: { readonly host: string; readonly port: number };
+  /** `sqlite:FILE` (default `sqlite:DATA/ingot.db`). */
+  readonly db?: string | undefined;
+  readonly timeouts?: Partial<StatusTimeouts> | undefined;
+  readonly heartbeatIntervalMs?: number | undefined;
+  readonly sweepIntervalMs?: number | undefined;
+  readonly maxBodyBytes?: number | undefined;
+}
+
+/** A running controller. */
+export interface ControllerHandle {
+  readonly httpUrl: string;
+  readonly grpcAddress: string;
+  /** Path of the admin key file, written on first start. */
+  readonly adminKeyFile: string;
+  /** True if this start created the admin user (and wrote the key file). */
+  readonly createdAdmin: boolean;
+  close(): Promise<void>;
+}
+
+/** Opens the store a `--db` value names. */
+async function openStore(config: ControllerConfig): Promise<Store> {
+  const db = config.db ?? `sqlite:${join(config.dataDir, 'ingot.db')}`;
+  if (db.startsWith('sqlite:')) return openSqliteStore(db.slice('sqlite:'.length));
+  throw new Error(`unsupported --db ${db}: use sqlite:FILE (PostgreSQL support is on the roadmap)`);
+}
+
+/** Starts a controller. Resolves when every listener is up. */
+export async function startController(
+  config: ControllerConfig,
+  logger: Logger,
+  clock: Clock = systemClock,
+): Promise<ControllerHandle> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(config);
+  const bus = createMemoryEventBus((e) => logger.error('event listener failed', { error: e }));
+  const timeouts: StatusTimeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
+  const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 5000;
+  // The rack server is created after the services that notify it; this forwards to it.
+  let notifier: RackNotifier | undefined;
+  const racksNotifier: RackNotifier = { commandsQueued: (id) => notifier?.commandsQueued(id) };
+
+  const users = new UserService({ store, bus, clock });
+  const machines = new MachineService({ store, bus, racks: racksNotifier, clock, timeouts });
+  const racks = new RackService({
+    store,
+    bus,
+    racks: racksNotifier,
+    clock,
+    logger: logger.child({ component: 'racks' }),
+    timeouts,
+    enrollmentTokenTtlMs: 24 * 3600_000,
+  });
+
+  const adminKeyFile = join(config.dataDir, 'admin.key');
+  const adminKey = await users.bootstrapAdmin();
+  if (adminKey !== undefined) {
+    writeFileSync(adminKeyFile, adminKey + '\n', { mode: 0o600 });
+    chmodSync(adminKeyFile, 0o600);
+  }
+
+  const rackServer = await startRackServer(racks, logger.child({ component: 'rpc' }), {
+    host: config.grpc.host,
+    port: config.grpc.port,
+    heartbeatIntervalMs,
+  });
+  notifier = rackServer;
+
+  const api = createApi(
+    { machines, racks, users, store, clock, heartbeatIntervalMs, maxBodyBytes: config.maxBodyBytes ?? 1 << 20 },
+    logger.child({ component: 'api' }),
+  );
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s as Server));
+  });
+  const closeWs = attachEventStream(server, { bus, store, users, machines, logger: logger.child({ component: 'ws' }) });
+
+  const abort = new AbortController();
+  startTimeoutSweeper({ store, machines, clock, logger }, config.sweepIntervalMs ?? 1000, abort.signal);
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const httpUrl = `http://${host}:${address.port}`;
+  logger.info('controller started', { http: httpUrl, grpcPort: rackServer.port, dataDir: config.dataDir });
+
+  return {
+    httpUrl,
+    grpcAddress: `${config.grpc.host}:${rackServer.port}`,
+    adminKeyFile,
+    createdAdmin: adminKey !== undefined,
+    async close() {
+      abort.abort();
+      closeWs();
+      await rackServer.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/** Rack agents as the controller knows them. */
+
+/** A rack's self-reported health, from its last heartbeat. */
+export interface RackHealth {
+  readonly uptimeSeconds: number;
+  readonly outboxDepth: number;
+  readonly bootPlans: number;
+  readonly rssBytes: number;
+  readonly services: Readonly<Record<string, string>>;
+}
+
+/** A network interface a rack serves. */
+export interface RackInterface {
+  readonly name: string;
+  readonly mac: string;
+  readonly cidrs: readonly string[];
+}
+
+/** An enrolled rack agent. */
+export interface Rack {
+  readonly id: string;
+  readonly name: string;
+  readonly secretHash: string;
+  readonly hostname: string;
+  readonly version: string;
+  readonly interfaces: readonly RackInterface[];
+  readonly createdAtMs: number;
+  readonly lastSeenAtMs: number | null;
+  readonly connected: boolean;
+  readonly health: RackHealth | null;
+}
+
+/** Kinds of work the controller asks a rack to do (the proto `Command` oneof, in domain terms). */
+export type RackCommandBody =
+  | {
+      readonly kind: 'boot-plan';
+      readonly machineId: string;
+      readonly macs: readonly string[];
+      readonly purpose: string;
+      readonly os: string;
+      readonly release: string;
+      readonly arch: string;
+      readonly hostname: string;
+      readonly version: number;
+    }
+  | { readonly kind: 'remove-boot-plan'; readonly machineId: string }
+  | {
+      readonly kind: 'power';
+      readonly machineId: string;
+      readonly action: 'on' | 'off' | 'cycle' | 'query';
+      readonly driver: string;
+      readonly params: Readonly<Record<string, unknown>>;
+      readonly pxeOnce: boolean;
+    };
+
+/** A command queued for a rack. It is resent on every session until the rack acknowledges it. */
+export interface RackCommand {
+  readonly seq: number;
+  readonly id: string;
+  readonly rackId: string;
+  readonly machineId: string | null;
+  readonly body: RackCommandBody;
+  readonly createdAtMs: number;
+  readonly ackedAtMs: number | null;
+}
+
+/** Whether a rack counts as healthy: connected and heard from within three heartbeats. */
+export function rackStatus(
+  rack: Rack,
+  nowMs: number,
+  heartbeatIntervalMs: number,
+): 'healthy' | 'stale' | 'disconnected' {
+  if (!rack.connected) return 'disconnected';
+  if (rack.lastSeenAtMs === null || nowMs - rack.lastSeenAtMs > 3 * heartbeatIntervalMs) {
+    return 'stale';
+  }
+  return 'healthy';
+}

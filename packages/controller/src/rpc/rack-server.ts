@@ -1,0 +1,261 @@
+/**
+ * The gRPC server rack agents talk to (DESIGN.md §4): `Register` for enrollment and one
+ * `Session` stream per agent. Messages of a session are handled strictly in arrival order, so
+ * events are stored in the order the agent sent them. A newer session of the same rack replaces
+ * the older one.
+ */
+import {
+  Server,
+  ServerCredentials,
+  status as GrpcStatus,
+  type ServerDuplexStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import type { Logger } from '@ingot/common';
+import {
+  RackServiceService,
+  type RackServiceServer,
+  type SessionRequest,
+  type SessionResponse,
+} from '@ingot/proto/rack/v1';
+import type { RackNotifier } from '../app/ports.ts';
+import type { RackService } from '../app/rack-service.ts';
+import {
+  commandToProto,
+  healthFromProto,
+  interfacesFromProto,
+  powerResultFromProto,
+  stepEventFromProto,
+} from './convert.ts';
+
+/** Options of {@link startRackServer}. */
+export interface RackServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+/** A running rack server. */
+export interface RackServerHandle extends RackNotifier {
+  readonly port: number;
+  /** Rack ids with an open session on this controller. */
+  connectedRacks(): string[];
+  close(): Promise<void>;
+}
+
+type Stream = ServerDuplexStream<SessionRequest, SessionResponse>;
+
+class Session {
+  readonly rackId: string;
+  readonly #stream: Stream;
+  readonly #racks: RackService;
+  readonly #logger: Logger;
+  /** Commands sent on this session and not yet acknowledged: do not send them twice. */
+  readonly #sent = new Set<string>();
+  #queue: Promise<void> = Promise.resolve();
+  #open = true;
+
+  constructor(rackId: string, stream: Stream, racks: RackService, logger: Logger) {
+    this.rackId = rackId;
+    this.#stream = stream;
+    this.#racks = racks;
+    this.#logger = logger;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Runs `work` after everything queued before it. */
+  enqueue(work: () => Promise<void>): void {
+    this.#queue = this.#queue.then(work).catch((e: unknown) => {
+      this.#logger.error('rack session handler failed', { rackId: this.rackId, error: e });
+      this.end(GrpcStatus.INTERNAL, 'controller failed to handle a message; reconnect');
+    });
+  }
+
+  send(message: SessionResponse): void {
+    if (this.#open) this.#stream.write(message);
+  }
+
+  /** Sends every pending command not already sent on this session. */
+  async pushCommands(): Promise<void> {
+    for (const command of await this.#racks.pendingCommands(this.rackId)) {
+      if (this.#sent.has(command.id)) continue;
+      this.#sent.add(command.id);
+      this.send({ kind: { $case: 'command', value: commandToProto(command) } });
+    }
+  }
+
+  acked(ids: readonly string[]): void {
+    for (const id of ids) this.#sent.delete(id);
+  }
+
+  end(code?: GrpcStatus, detail?: string): void {
+    if (!this.#open) return;
+    this.#open = false;
+    if (code === undefined) {
+      this.#stream.end();
+    } else {
+      const error: Partial<ServiceError> = { code, details: detail ?? '', message: detail ?? '' };
+      this.#stream.emit('error', error);
+    }
+  }
+}
+
+/** Starts the gRPC server for rack agents. */
+export async function startRackServer(
+  racks: RackService,
+  logger: Logger,
+  options: RackServerOptions,
+): Promise<RackServerHandle> {
+  const sessions = new Map<string, Session>();
+  const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
+
+  const impl: RackServiceServer = {
+    register(call, callback) {
+      const req = call.request;
+      racks
+        .register({
+          token: req.enrollmentToken,
+          hostname: req.hostname,
+          version: req.version,
+          interfaces: interfacesFromProto(req.interfaces),
+        })
+        .then((result) => {
+          if (!result.ok) {
+            callback({ code: GrpcStatus.UNAUTHENTICATED, details: 'enrollment token is unknown, used or expired' });
+            return;
+          }
+          logger.info('rack enrolled', { rackId: result.value.rack.id, name: result.value.rack.name });
+          callback(null, { rackId: result.value.rack.id, rackSecret: result.value.secret, name: result.value.rack.name });
+        })
+        .catch((e: unknown) => {
+          logger.error('register failed', { error: e });
+          callback({ code: GrpcStatus.INTERNAL, details: 'registration failed' });
+        });
+    },
+
+    session(stream) {
+      const rackId = String(stream.metadata.get('x-ingot-rack-id')[0] ?? '');
+      const secret = String(stream.metadata.get('x-ingot-rack-secret')[0] ?? '');
+      let session: Session | undefined;
+      const pending: SessionRequest[] = [];
+
+      const handle = (s: Session, message: SessionRequest): void => {
+        s.enqueue(() => onMessage(s, message));
+      };
+
+      racks
+        .authenticate(rackId, secret)
+        .then((auth) => {
+          if (!auth.ok) {
+            logger.warn('rack session refused', { rackId });
+            stream.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: 'unknown rack or wrong secret' });
+            return;
+          }
+          const s = new Session(rackId, stream, racks, logger.child({ rackId }));
+          sessions.get(rackId)?.end(GrpcStatus.ABORTED, 'replaced by a newer session of the same rack');
+          sessions.set(rackId, s);
+          session = s;
+          for (const m of pending.splice(0)) handle(s, m);
+        })
+        .catch((e: unknown) => {
+          logger.error('rack authentication failed', { error: e });
+          stream.emit('error', { code: GrpcStatus.INTERNAL, details: 'authentication failed' });
+        });
+
+      stream.on('data', (message: SessionRequest) => {
+        if (session === undefined) pending.push(message);
+        else handle(session, message);
+      });
+      const closed = (): void => {
+        const s = session;
+        if (s === undefined) return;
+        s.end();
+        if (sessions.get(s.rackId) === s) {
+          sessions.delete(s.rackId);
+          s.enqueue(() => racks.sessionChanged(s.rackId, false));
+        }
+      };
+      stream.on('end', closed);
+      stream.on('error', closed);
+      stream.on('cancelled', closed);
+    },
+  };
+
+  async function onMessage(s: Session, message: SessionRequest): Promise<void> {
+    const kind = message.kind;
+    if (kind === undefined) return;
+    switch (kind.$case) {
+      case 'hello':
+        await racks.sessionChanged(s.rackId, true, {
+          hostname: kind.value.hostname,
+          version: kind.value.version,
+          interfaces: interfacesFromProto(kind.value.interfaces),
+        });
+        s.send({
+          kind: {
+            $case: 'welcome',
+            value: { rackId: s.rackId, name: '', heartbeatIntervalMs: options.heartbeatIntervalMs },
+          },
+        });
+        await s.pushCommands();
+        return;
+      case 'heartbeat':
+        await racks.heartbeat(s.rackId, healthFromProto(kind.value));
+        return;
+      case 'events': {
+        const events = kind.value.events.map(stepEventFromProto);
+        await racks.recordEvents(s.rackId, events);
+        // Acknowledge only after the events are durable; duplicates are acknowledged too, so the
+        // agent can drop them.
+        s.send({ kind: { $case: 'eventAck', value: { eventIds: events.map((e) => e.id) } } });
+        return;
+      }
+      case 'powerResult':
+        await racks.recordPowerResult(s.rackId, powerResultFromProto(kind.value));
+        s.acked([kind.value.commandId]);
+        return;
+      case 'commandAck':
+        await racks.ackCommands(s.rackId, kind.value.commandIds);
+        s.acked(kind.value.commandIds);
+        return;
+      case 'leases':
+        // Lease bookkeeping arrives with the network-boot work; acknowledge so the outbox drains.
+        s.send({ kind: { $case: 'eventAck', value: { eventIds: kind.value.leases.map((l) => l.id) } } });
+        return;
+      case 'cacheInventory':
+        return;
+    }
+  }
+
+  server.addService(RackServiceService, impl);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (e, bound) => {
+      if (e !== null) reject(e);
+      else resolve(bound);
+    });
+  });
+
+  return {
+    port,
+    connectedRacks: () => [...sessions.keys()],
+    commandsQueued(rackId) {
+      const s = sessions.get(rackId);
+      if (s !== undefined) s.enqueue(() => s.pushCommands());
+    },
+    async close() {
+      for (const s of sessions.values()) s.end(GrpcStatus.UNAVAILABLE, 'controller shutting down');
+      sessions.clear();
+      await new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        // Streams that do not end promptly are cut.
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000).unref();
+      });
+    },
+  };
+}

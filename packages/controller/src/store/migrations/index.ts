@@ -1,0 +1,136 @@
+/**
+ * Versioned schema migrations, applied in name order by Kysely's `Migrator`. Migrations are
+ * append-only: never edit one that has shipped; add the next. `dialect` lets a migration use
+ * the one construct that differs between SQLite and PostgreSQL (auto-increment keys).
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+
+/** The SQL dialects the store runs on. */
+export type Dialect = 'sqlite' | 'postgres';
+
+/** All migrations, keyed by name (names sort in apply order). */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const serial = dialect === 'sqlite' ? 'integer' : 'bigserial';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('username', 'text', (c) => c.notNull().unique())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('api_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('machines')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('hostname', 'text', (c) => c.notNull().unique())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('arch', 'text', (c) => c.notNull())
+          .addColumn('cpu_count', 'integer', (c) => c.notNull())
+          .addColumn('memory_mib', 'bigint', (c) => c.notNull())
+          .addColumn('storage_gib', 'bigint', (c) => c.notNull())
+          .addColumn('zone', 'text', (c) => c.notNull())
+          .addColumn('pool', 'text', (c) => c.notNull())
+          .addColumn('owner_id', 'text')
+          .addColumn('locked', 'integer', (c) => c.notNull())
+          .addColumn('rack_id', 'text')
+          .addColumn('power_type', 'text')
+          .addColumn('power_params', 'text')
+          .addColumn('power_state', 'text', (c) => c.notNull())
+          .addColumn('power_seen_at', 'bigint')
+          .addColumn('deployment', 'text')
+          .addColumn('status_message', 'text', (c) => c.notNull())
+          .addColumn('status_deadline', 'bigint')
+          .addColumn('last_step', 'text')
+          .addColumn('boot_purpose', 'text')
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('machines_status').on('machines').columns(['status', 'id']).execute();
+        await db.schema.createIndex('machines_deadline').on('machines').column('status_deadline').execute();
+        await db.schema
+          .createTable('machine_macs')
+          .addColumn('mac', 'text', (c) => c.primaryKey())
+          .addColumn('machine_id', 'text', (c) => c.notNull().references('machines.id').onDelete('cascade'))
+          .execute();
+        await db.schema.createIndex('machine_macs_machine').on('machine_macs').column('machine_id').execute();
+        await db.schema
+          .createTable('machine_tags')
+          .addColumn('machine_id', 'text', (c) => c.notNull().references('machines.id').onDelete('cascade'))
+          .addColumn('tag', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('machine_tags_pk', ['machine_id', 'tag'])
+          .execute();
+        await db.schema.createIndex('machine_tags_tag').on('machine_tags').columns(['tag', 'machine_id']).execute();
+        await db.schema
+          .createTable('events')
+          .addColumn('seq', sql.raw(serial), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('machine_id', 'text')
+          .addColumn('rack_id', 'text')
+          .addColumn('step', 'text', (c) => c.notNull())
+          .addColumn('result', 'text', (c) => c.notNull())
+          .addColumn('from_status', 'text')
+          .addColumn('to_status', 'text')
+          .addColumn('actor', 'text', (c) => c.notNull())
+          .addColumn('message', 'text', (c) => c.notNull())
+          .addColumn('data', 'text', (c) => c.notNull())
+          .addColumn('occurred_at', 'bigint', (c) => c.notNull())
+          .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('events_machine').on('events').columns(['machine_id', 'seq']).execute();
+        await db.schema
+          .createTable('racks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('hostname', 'text', (c) => c.notNull())
+          .addColumn('version', 'text', (c) => c.notNull())
+          .addColumn('interfaces', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_seen_at', 'bigint')
+          .addColumn('connected', 'integer', (c) => c.notNull())
+          .addColumn('health', 'text')
+          .execute();
+        await db.schema
+          .createTable('enrollment_tokens')
+          .addColumn('token_hash', 'text', (c) => c.primaryKey())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('used_at', 'bigint')
+          .execute();
+        await db.schema
+          .createTable('rack_commands')
+          .addColumn('seq', sql.raw(serial), (c) =>
+            dialect === 'sqlite' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('rack_id', 'text', (c) => c.notNull())
+          .addColumn('machine_id', 'text')
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('acked_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('rack_commands_pending')
+          .on('rack_commands')
+          .columns(['rack_id', 'acked_at', 'seq'])
+          .execute();
+      },
+    },
+  };
+}

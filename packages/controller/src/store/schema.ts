@@ -1,0 +1,90 @@
+/**
+ * Table types for Kysely. Columns are plain SQL types shared by SQLite and PostgreSQL: text,
+ * integers (milliseconds since the epoch for times) and JSON stored as text.
+ */
+import type { Generated } from 'kysely';
+
+/** The controller's tables. */
+export interface Database {
+  users: { id: string; username: string; role: string; created_at: number };
+  api_keys: {
+    id: string;
+    user_id: string;
+    secret_hash: string;
+    name: string;
+    created_at: number;
+  };
+  machines: {
+    id: string;
+    hostname: string;
+    status: string;
+    arch: string;
+    cpu_count: number;
+    memory_mib: number;
+    storage_gib: number;
+    zone: string;
+    pool: string;
+    owner_id: string | null;
+    locked: number;
+    rack_id: string | null;
+    power_type: string | null;
+    power_params: string | null;
+    power_state: string;
+    power_seen_at: number | null;
+    deployment: string | null;
+    status_message: string;
+    status_deadline: number | null;
+    last_step: string | null;
+    boot_purpose: string | null;
+    version: number;
+    created_at: number;
+    updated_at: number;
+  };
+  machine_macs: { mac: string; machine_id: string };
+  machine_tags: { machine_id: string; tag: string };
+  events: {
+    seq: Generated<number>;
+    id: string;
+    kind: string;
+    machine_id: string | null;
+    rack_id: string | null;
+    step: string;
+    result: string;
+    from_status: string | null;
+    to_status: string | null;
+    actor: string;
+    message: string;
+    data: string;
+    occurred_at: number;
+    recorded_at: number;
+  };
+  racks: {
+    id: string;
+    name: string;
+    secret_hash: string;
+    hostname: string;
+    version: string;
+    interfaces: string;
+    created_at: number;
+    last_seen_at: number | null;
+    connected: number;
+    health: string | null;
+  };
+  enrollment_tokens: {
+    token_hash: string;
+    created_by: string;
+    created_at: number;
+    expires_at: number;
+    used_at: number | null;
+  };
+  rack_commands: {
+    seq: Generated<number>;
+    id: string;
+    rack_id: string;
+    machine_id: string | null;
+    kind: string;
+    body: string;
+    created_at: number;
+    acked_at: number | null;
+  };
+}

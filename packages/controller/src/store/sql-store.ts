@@ -1,0 +1,470 @@
+/**
+ * The `Store` over Kysely: one query layer for SQLite (the embedded default) and PostgreSQL
+ * (several controllers). The few statements whose correctness under contention differs between
+ * the two branch on `dialect` (TOOLCHAIN.md: the SQLite allocation statement double-allocates on
+ * PostgreSQL, and `FOR UPDATE SKIP LOCKED` is a syntax error in SQLite).
+ */
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import type { EventRecord, NewEvent } from '../domain/event.ts';
+import type { MachineStatus } from '../domain/machine/lifecycle.ts';
+import type { AllocationConstraints, Machine } from '../domain/machine/machine.ts';
+import type { Rack, RackCommand, RackCommandBody } from '../domain/rack.ts';
+import type { ApiKeyRecord, User } from '../domain/user.ts';
+import type { EventFilter, MachineFilter, MachinePatch, NewMachine, Store } from '../app/ports.ts';
+import type { Dialect } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+import {
+  commandFromRow,
+  eventFromRow,
+  machineColumns,
+  machineFromRow,
+  rackFromRow,
+  userFromRow,
+} from './rows.ts';
+
+const EVENT_BATCH = 500;
+
+/** A `Store` on a Kysely database of either dialect. */
+export class SqlStore implements Store {
+  readonly #db: Kysely<Database>;
+  readonly #dialect: Dialect;
+  readonly #inTransaction: boolean;
+  readonly #onClose: () => Promise<void>;
+
+  constructor(
+    db: Kysely<Database>,
+    dialect: Dialect,
+    onClose: () => Promise<void> = () => db.destroy(),
+    inTransaction = false,
+  ) {
+    this.#db = db;
+    this.#dialect = dialect;
+    this.#onClose = onClose;
+    this.#inTransaction = inTransaction;
+  }
+
+  async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    if (this.#inTransaction) return work(this);
+    return this.#db
+      .transaction()
+      .execute((trx: Transaction<Database>) =>
+        work(new SqlStore(trx, this.#dialect, () => Promise.resolve(), true)),
+      );
+  }
+
+  async insertMachine(machine: NewMachine): Promise<void> {
+    await this.transaction(async (tx) => {
+      const db = (tx as SqlStore).#db;
+      await db
+        .insertInto('machines')
+        .values({
+          ...(machineColumns({ ...machine, version: 1, updatedAtMs: machine.createdAtMs }) as Database['machines']),
+        })
+        .execute();
+      await (tx as SqlStore).#writeMacsAndTags(machine.id, machine.macs, machine.tags);
+    });
+  }
+
+  async #writeMacsAndTags(
+    id: string,
+    macs: readonly string[] | undefined,
+    tags: readonly string[] | undefined,
+  ): Promise<void> {
+    if (macs !== undefined) {
+      await this.#db.deleteFrom('machine_macs').where('machine_id', '=', id).execute();
+      if (macs.length > 0) {
+        await this.#db
+          .insertInto('machine_macs')
+          .values(macs.map((mac) => ({ mac, machine_id: id })))
+          .execute();
+      }
+    }
+    if (tags !== undefined) {
+      await this.#db.deleteFrom('machine_tags').where('machine_id', '=', id).execute();
+      const unique = [...new Set(tags)];
+      if (unique.length > 0) {
+        await this.#db
+          .insertInto('machine_tags')
+          .values(unique.map((tag) => ({ tag, machine_id: id })))
+          .execute();
+      }
+    }
+  }
+
+  async #hydrate(rows: Database['machines'][]): Promise<Machine[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const macs = new Map<string, string[]>();
+    const tags = new Map<string, string[]>();
+    // Chunk the IN lists: SQLite limits bound parameters per statement.
+    for (let i = 0; i < ids.length; i += 900) {
+      const chunk = ids.slice(i, i + 900);
+      for (const r of await this.#db.selectFrom('machine_macs').selectAll().where('machine_id', 'in', chunk).execute()) {
+        macs.set(r.machine_id, [...(macs.get(r.machine_id) ?? []), r.mac]);
+      }
+      for (const r of await this.#db.selectFrom('machine_tags').selectAll().where('machine_id', 'in', chunk).execute()) {
+        tags.set(r.machine_id, [...(tags.get(r.machine_id) ?? []), r.tag]);
+      }
+    }
+    return rows.map((r) => machineFromRow(r, macs.get(r.id) ?? [], tags.get(r.id) ?? []));
+  }
+
+  async getMachine(id: string): Promise<Machine | undefined> {
+    const rows = await this.#db.selectFrom('machines').selectAll().where('id', '=', id).execute();
+    return (await this.#hydrate(rows))[0];
+  }
+
+  async getMachineByMac(mac: string): Promise<Machine | undefined> {
+    const row = await this.#db.selectFrom('machine_macs').select('machine_id').where('mac', '=', mac).executeTakeFirst();
+    return row === undefined ? undefined : this.getMachine(row.machine_id);
+  }
+
+  async getMachineByHostname(hostname: string): Promise<Machine | undefined> {
+    const rows = await this.#db.selectFrom('machines').selectAll().where('hostname', '=', hostname).execute();
+    return (await this.#hydrate(rows))[0];
+  }
+
+  async listMachines(filter: MachineFilter): Promise<Machine[]> {
+    let q = this.#db.selectFrom('machines').selectAll();
+    if (filter.visibleTo !== undefined) {
+      const userId = filter.visibleTo;
+      q = q.where((eb) => eb.or([eb('owner_id', 'is', null), eb('owner_id', '=', userId)]));
+    }
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.hostname !== undefined) q = q.where('hostname', '=', filter.hostname);
+    if (filter.ids !== undefined) {
+      if (filter.ids.length === 0) return [];
+      q = q.where('id', 'in', [...filter.ids]);
+    }
+    q = q.orderBy('hostname');
+    if (filter.limit !== undefined) q = q.limit(filter.limit);
+    if (filter.offset !== undefined) q = q.offset(filter.offset);
+    return this.#hydrate(await q.execute());
+  }
+
+  async updateMachine(
+    id: string,
+    expectedVersion: number,
+    patch: MachinePatch,
+    nowMs: number,
+  ): Promise<Machine | undefined> {
+    return this.transaction(async (tx) => {
+      const self = tx as SqlStore;
+      const { macs, tags, ...scalar } = patch;
+      const result = await self.#db
+        .updateTable('machines')
+        .set({ ...machineColumns(scalar), version: expectedVersion + 1, updated_at: nowMs })
+        .where('id', '=', id)
+        .where('version', '=', expectedVersion)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return undefined;
+      await self.#writeMacsAndTags(id, macs, tags);
+      return self.getMachine(id);
+    });
+  }
+
+  async deleteMachine(id: string): Promise<boolean> {
+    return this.transaction(async (tx) => {
+      const db = (tx as SqlStore).#db;
+      await db.deleteFrom('machine_macs').where('machine_id', '=', id).execute();
+      await db.deleteFrom('machine_tags').where('machine_id', '=', id).execute();
+      const r = await db.deleteFrom('machines').where('id', '=', id).executeTakeFirst();
+      return Number(r.numDeletedRows) === 1;
+    });
+  }
+
+  async allocateMachine(
+    constraints: AllocationConstraints,
+    ownerId: string,
+    nowMs: number,
+    toStatus: MachineStatus,
+  ): Promise<Machine | undefined> {
+    let candidate: SelectQueryBuilder<Database, 'machines', { id: string }> = this.#db
+      .selectFrom('machines')
+      .select('machines.id')
+      .where('status', '=', 'ready')
+      .where('locked', '=', 0);
+    const c = constraints;
+    if (c.name !== undefined) {
+      const name = c.name;
+      candidate = candidate.where((eb) => eb.or([eb('hostname', '=', name), eb('machines.id', '=', name)]));
+    }
+    if (c.arch !== undefined) candidate = candidate.where('arch', '=', c.arch);
+    if (c.cpuCount !== undefined) candidate = candidate.where('cpu_count', '>=', c.cpuCount);
+    if (c.memoryMib !== undefined) candidate = candidate.where('memory_mib', '>=', c.memoryMib);
+    if (c.storageGib !== undefined) candidate = candidate.where('storage_gib', '>=', c.storageGib);
+    if (c.zone !== undefined) candidate = candidate.where('zone', '=', c.zone);
+    if (c.pool !== undefined) candidate = candidate.where('pool', '=', c.pool);
+    for (const tag of c.tags ?? []) {
+      candidate = candidate.where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('machine_tags')
+            .select('machine_tags.tag')
+            .whereRef('machine_tags.machine_id', '=', 'machines.id')
+            .where('machine_tags.tag', '=', tag),
+        ),
+      );
+    }
+    for (const tag of c.notTags ?? []) {
+      candidate = candidate.where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom('machine_tags')
+              .select('machine_tags.tag')
+              .whereRef('machine_tags.machine_id', '=', 'machines.id')
+              .where('machine_tags.tag', '=', tag),
+          ),
+        ),
+      );
+    }
+    candidate = candidate.orderBy('machines.id').limit(1);
+    // SQLite runs one writer at a time, so a single UPDATE … WHERE id = (SELECT … LIMIT 1) is
+    // atomic. PostgreSQL evaluates the subquery against a snapshot: two sessions can pick the same
+    // row and both update it. There, lock the candidate row and skip rows others hold.
+    const picked = this.#dialect === 'postgres' ? candidate.forUpdate().skipLocked() : candidate;
+    const row = await this.#db
+      .updateTable('machines')
+      .set({
+        status: toStatus,
+        owner_id: ownerId,
+        version: sql<number>`version + 1`,
+        updated_at: nowMs,
+      })
+      .where('id', '=', (eb) => eb.selectFrom(picked.as('candidate')).select('candidate.id'))
+      .where('status', '=', 'ready')
+      .returningAll()
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    return (await this.#hydrate([row]))[0];
+  }
+
+  async machinesPastDeadline(nowMs: number, limit: number): Promise<Machine[]> {
+    const rows = await this.#db
+      .selectFrom('machines')
+      .selectAll()
+      .where('status_deadline', 'is not', null)
+      .where('status_deadline', '<=', nowMs)
+      .orderBy('status_deadline')
+      .limit(limit)
+      .execute();
+    return this.#hydrate(rows);
+  }
+
+  async countMachines(): Promise<number> {
+    const r = await this.#db.selectFrom('machines').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async appendEvents(events: readonly NewEvent[], nowMs: number): Promise<EventRecord[]> {
+    const stored: EventRecord[] = [];
+    for (let i = 0; i < events.length; i += EVENT_BATCH) {
+      const rows = events.slice(i, i + EVENT_BATCH).map((e) => ({
+        id: e.id,
+        kind: e.kind,
+        machine_id: e.machineId,
+        rack_id: e.rackId,
+        step: e.step,
+        result: e.result,
+        from_status: e.fromStatus,
+        to_status: e.toStatus,
+        actor: e.actor,
+        message: e.message,
+        data: JSON.stringify(e.data),
+        occurred_at: e.occurredAtMs,
+        recorded_at: nowMs,
+      }));
+      const inserted = await this.#db
+        .insertInto('events')
+        .values(rows)
+        .onConflict((oc) => oc.column('id').doNothing())
+        .returningAll()
+        .execute();
+      stored.push(...inserted.map(eventFromRow));
+    }
+    return stored.sort((a, b) => a.seq - b.seq);
+  }
+
+  async listEvents(filter: EventFilter): Promise<EventRecord[]> {
+    let q = this.#db.selectFrom('events').selectAll();
+    if (filter.machineId !== undefined) q = q.where('machine_id', '=', filter.machineId);
+    if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+    const rows = await q.orderBy('seq').limit(filter.limit ?? 1000).execute();
+    return rows.map(eventFromRow);
+  }
+
+  async insertUser(user: User): Promise<void> {
+    await this.#db
+      .insertInto('users')
+      .values({ id: user.id, username: user.username, role: user.role, created_at: user.createdAtMs })
+      .execute();
+  }
+
+  async getUser(id: string): Promise<User | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : userFromRow(row);
+  }
+
+  async getUserByName(username: string): Promise<User | undefined> {
+    const row = await this.#db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    return row === undefined ? undefined : userFromRow(row);
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.#db.selectFrom('users').selectAll().orderBy('username').execute()).map(userFromRow);
+  }
+
+  async countUsers(): Promise<number> {
+    const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    await this.#db
+      .insertInto('api_keys')
+      .values({
+        id: key.id,
+        user_id: key.userId,
+        secret_hash: key.secretHash,
+        name: key.name,
+        created_at: key.createdAtMs,
+      })
+      .execute();
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const row = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined
+      ? undefined
+      : {
+          id: row.id,
+          userId: row.user_id,
+          secretHash: row.secret_hash,
+          name: row.name,
+          createdAtMs: Number(row.created_at),
+        };
+  }
+
+  async insertEnrollmentToken(tokenHash: string, createdBy: string, expiresAtMs: number, nowMs: number): Promise<void> {
+    await this.#db
+      .insertInto('enrollment_tokens')
+      .values({ token_hash: tokenHash, created_by: createdBy, created_at: nowMs, expires_at: expiresAtMs, used_at: null })
+      .execute();
+  }
+
+  async consumeEnrollmentToken(tokenHash: string, nowMs: number): Promise<boolean> {
+    const r = await this.#db
+      .updateTable('enrollment_tokens')
+      .set({ used_at: nowMs })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', nowMs)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async insertRack(rack: Rack): Promise<void> {
+    await this.#db
+      .insertInto('racks')
+      .values({
+        id: rack.id,
+        name: rack.name,
+        secret_hash: rack.secretHash,
+        hostname: rack.hostname,
+        version: rack.version,
+        interfaces: JSON.stringify(rack.interfaces),
+        created_at: rack.createdAtMs,
+        last_seen_at: rack.lastSeenAtMs,
+        connected: rack.connected ? 1 : 0,
+        health: rack.health === null ? null : JSON.stringify(rack.health),
+      })
+      .execute();
+  }
+
+  async getRack(id: string): Promise<Rack | undefined> {
+    const row = await this.#db.selectFrom('racks').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : rackFromRow(row);
+  }
+
+  async listRacks(): Promise<Rack[]> {
+    return (await this.#db.selectFrom('racks').selectAll().orderBy('name').execute()).map(rackFromRow);
+  }
+
+  async updateRackSeen(
+    id: string,
+    update: Parameters<Store['updateRackSeen']>[1],
+  ): Promise<void> {
+    await this.#db
+      .updateTable('racks')
+      .set({
+        last_seen_at: update.lastSeenAtMs,
+        connected: update.connected ? 1 : 0,
+        ...(update.health === undefined ? {} : { health: JSON.stringify(update.health) }),
+        ...(update.hostname === undefined ? {} : { hostname: update.hostname }),
+        ...(update.version === undefined ? {} : { version: update.version }),
+        ...(update.interfaces === undefined ? {} : { interfaces: JSON.stringify(update.interfaces) }),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async insertRackCommand(command: Parameters<Store['insertRackCommand']>[0]): Promise<RackCommand> {
+    const row = await this.#db
+      .insertInto('rack_commands')
+      .values({
+        id: command.id,
+        rack_id: command.rackId,
+        machine_id: command.machineId,
+        kind: command.body.kind,
+        body: JSON.stringify(command.body),
+        created_at: command.createdAtMs,
+        acked_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return commandFromRow(row);
+  }
+
+  async pendingRackCommands(rackId: string): Promise<RackCommand[]> {
+    const rows = await this.#db
+      .selectFrom('rack_commands')
+      .selectAll()
+      .where('rack_id', '=', rackId)
+      .where('acked_at', 'is', null)
+      .orderBy('seq')
+      .execute();
+    return rows.map(commandFromRow);
+  }
+
+  async ackRackCommands(rackId: string, ids: readonly string[], nowMs: number): Promise<number> {
+    if (ids.length === 0) return 0;
+    const r = await this.#db
+      .updateTable('rack_commands')
+      .set({ acked_at: nowMs })
+      .where('rack_id', '=', rackId)
+      .where('id', 'in', [...ids])
+      .where('acked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async dropPendingRackCommands(
+    machineId: string,
+    kind: RackCommandBody['kind'],
+    nowMs: number,
+  ): Promise<number> {
+    // A superseded command is marked acknowledged (by nobody) rather than deleted, so the log of
+    // what the controller asked for stays complete.
+    const r = await this.#db
+      .updateTable('rack_commands')
+      .set({ acked_at: nowMs })
+      .where('machine_id', '=', machineId)
+      .where('kind', '=', kind)
+      .where('acked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  async close(): Promise<void> {
+    await this.#onClose();
+  }
+}

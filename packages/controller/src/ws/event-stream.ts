@@ -1,0 +1,119 @@
+/**
+ * `/ws`: events live over a websocket (DESIGN.md §9). Query: `machine=<id>` to follow one machine,
+ * `after=<seq>` to replay stored events first (so a client that reconnects misses nothing).
+ * Authentication: `Authorization: Bearer <key>`, or `?key=` for browsers, which cannot set headers
+ * on websockets. Each message is one event as JSON, the same shape as `GET /api/v1/events`.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from '@ingot/common';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { EventBus, Store } from '../app/ports.ts';
+import type { MachineService } from '../app/machine-service.ts';
+import type { UserService } from '../app/user-service.ts';
+import type { EventRecord } from '../domain/event.ts';
+import { eventDto } from '../api/dto.ts';
+
+/** Dependencies of the event stream. */
+export interface EventStreamDeps {
+  readonly bus: EventBus;
+  readonly store: Pick<Store, 'listEvents'>;
+  readonly users: UserService;
+  readonly machines: MachineService;
+  readonly logger: Logger;
+}
+
+function reject(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
+}
+
+/** Serves `/ws` on `server`. Returns a function that closes every socket. */
+export function attachEventStream(server: Server, deps: EventStreamDeps): () => void {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/ws') {
+      reject(socket, 404, 'Not Found');
+      return;
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const key = bearer ?? url.searchParams.get('key') ?? '';
+    const machineId = url.searchParams.get('machine') ?? undefined;
+    const afterText = url.searchParams.get('after');
+    const after = afterText === null ? undefined : Number(afterText);
+    if (after !== undefined && (!Number.isInteger(after) || after < 0)) {
+      reject(socket, 400, 'Bad Request');
+      return;
+    }
+    void (async () => {
+      const auth = await deps.users.authenticate(key);
+      if (!auth.ok) return reject(socket, 401, 'Unauthorized');
+      const actor = { kind: 'user' as const, user: auth.value };
+      if (machineId !== undefined && !(await deps.machines.get(actor, machineId)).ok) {
+        return reject(socket, 404, 'Not Found');
+      }
+      const maySee = async (e: EventRecord): Promise<boolean> => {
+        if (machineId !== undefined) return e.machineId === machineId;
+        if (actor.user.role === 'admin') return true;
+        return e.machineId !== null && (await deps.machines.get(actor, e.machineId)).ok;
+      };
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        serve(ws, { after, machineId }, maySee, deps).catch((e: unknown) => {
+          deps.logger.warn('websocket stream failed', { error: e });
+          ws.close(1011, 'internal error');
+        });
+      });
+    })().catch((e: unknown) => {
+      deps.logger.error('websocket upgrade failed', { error: e });
+      reject(socket, 500, 'Internal Server Error');
+    });
+  });
+
+  return () => {
+    for (const client of wss.clients) client.terminate();
+    wss.close();
+  };
+}
+
+/**
+ * Subscribes first and buffers, then replays stored events, then drains the buffer skipping what
+ * the replay already sent: no gap and no duplicate between history and live.
+ */
+async function serve(
+  ws: WebSocket,
+  from: { after: number | undefined; machineId: string | undefined },
+  maySee: (e: EventRecord) => Promise<boolean>,
+  deps: EventStreamDeps,
+): Promise<void> {
+  const { after, machineId } = from;
+  let lastSeq = after ?? -1;
+  let replaying = after !== undefined;
+  const buffered: EventRecord[] = [];
+  let chain = Promise.resolve();
+  const sendOne = async (e: EventRecord): Promise<void> => {
+    if (e.seq <= lastSeq || ws.readyState !== ws.OPEN) return;
+    if (!(await maySee(e))) return;
+    lastSeq = e.seq;
+    ws.send(JSON.stringify(eventDto(e)));
+  };
+  const unsubscribe = deps.bus.subscribe((e) => {
+    if (replaying) buffered.push(e);
+    else chain = chain.then(() => sendOne(e));
+  });
+  ws.on('close', unsubscribe);
+  ws.on('error', unsubscribe);
+  if (after !== undefined) {
+    let cursor = after;
+    for (;;) {
+      const page = await deps.store.listEvents({ machineId, afterSeq: cursor, limit: 1000 });
+      for (const e of page) {
+        cursor = e.seq;
+        await sendOne(e);
+      }
+      if (page.length < 1000) break;
+    }
+    replaying = false;
+    for (const e of buffered.splice(0)) chain = chain.then(() => sendOne(e));
+  }
+}
