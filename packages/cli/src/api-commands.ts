@@ -34,18 +34,44 @@ function machinesTable(list: unknown[]): string {
 }
 
 function machineDetail(m: unknown): string {
-  const keys = ['id', 'hostname', 'status', 'status_message', 'owner', 'locked', 'arch', 'cpu_count', 'memory_mib', 'storage_gib', 'macs', 'tags', 'zone', 'pool', 'rack_id', 'power', 'deployment', 'last_step', 'status_deadline'];
+  const keys = [
+    'id',
+    'hostname',
+    'status',
+    'status_message',
+    'owner',
+    'locked',
+    'arch',
+    'cpu_count',
+    'memory_mib',
+    'storage_gib',
+    'macs',
+    'tags',
+    'zone',
+    'pool',
+    'rack_id',
+    'power',
+    'deployment',
+    'last_step',
+    'status_deadline',
+  ];
   return keys.map((k) => `${k.padEnd(16)} ${field(m, k)}`).join('\n') + '\n';
 }
 
 function eventLine(e: unknown): string {
   const at = field(e, 'occurred_at');
-  const transition = field(e, 'to_status') !== '-' ? ` ${field(e, 'from_status')} → ${field(e, 'to_status')}` : '';
+  const transition =
+    field(e, 'to_status') !== '-' ? ` ${field(e, 'from_status')} → ${field(e, 'to_status')}` : '';
   return `${at}  ${field(e, 'machine_id').padEnd(8)} ${field(e, 'step').padEnd(18)} ${field(e, 'result').padEnd(9)} ${field(e, 'message')}${transition}  (${field(e, 'actor')})\n`;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
-  s === undefined ? undefined : s.split(',').map((t) => t.trim()).filter((t) => t.length > 0);
+  s === undefined
+    ? undefined
+    : s
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t.length > 0);
 const int = (s: string | undefined, flag: string): number | undefined => {
   if (s === undefined) return undefined;
   const n = Number(s);
@@ -54,7 +80,12 @@ const int = (s: string | undefined, flag: string): number | undefined => {
 };
 
 /** `ingot machines <list|show|create|allocate|deploy|release|…>`. */
-export async function machines(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+export async function machines(
+  argv: string[],
+  client: ClientOptions,
+  json: boolean,
+  out: Out,
+): Promise<number> {
   const [sub, ...rest] = argv;
   switch (sub) {
     case 'list':
@@ -87,7 +118,8 @@ export async function machines(argv: string[], client: ClientOptions, json: bool
         rack: { type: 'string' },
         ready: { type: 'boolean' },
       });
-      if ((values.mac ?? []).length === 0) throw new UsageError('--mac MAC is required (repeat for several NICs)');
+      if ((values.mac ?? []).length === 0)
+        throw new UsageError('--mac MAC is required (repeat for several NICs)');
       let params: unknown = {};
       if (values['power-params'] !== undefined) {
         try {
@@ -106,7 +138,8 @@ export async function machines(argv: string[], client: ClientOptions, json: bool
         tags: list(values.tags),
         zone: values.zone,
         pool: values.pool,
-        power: values['power-type'] === undefined ? undefined : { type: values['power-type'], params },
+        power:
+          values['power-type'] === undefined ? undefined : { type: values['power-type'], params },
         rack: values.rack,
         commission: values.ready === true ? false : undefined,
       };
@@ -156,17 +189,32 @@ export async function machines(argv: string[], client: ClientOptions, json: bool
         user_data: values['user-data'],
         ephemeral: values.ephemeral,
       });
-      print(out, json, m, () => `${field(m, 'hostname')}: ${field(m, 'status')} — ${field(m, 'status_message')}\n`);
+      print(
+        out,
+        json,
+        m,
+        () => `${field(m, 'hostname')}: ${field(m, 'status')} — ${field(m, 'status_message')}\n`,
+      );
       return 0;
     }
     case 'power': {
       const [id, action] = rest;
-      if (id === undefined || (action !== 'on' && action !== 'off' && action !== 'cycle' && action !== 'status')) {
+      if (
+        id === undefined ||
+        (action !== 'on' && action !== 'off' && action !== 'cycle' && action !== 'status')
+      ) {
         throw new UsageError('usage: ingot machines power ID on|off|cycle|status');
       }
       const path = `/api/v1/machines/${encodeURIComponent(id)}/power`;
-      const r = action === 'status' ? await call(client, 'GET', path) : await call(client, 'POST', path, { action });
-      print(out, json, r, () => (action === 'status' ? `${field(r, 'state')} (seen ${field(r, 'seen_at')})\n` : `Power ${action} queued\n`));
+      const r =
+        action === 'status'
+          ? await call(client, 'GET', path)
+          : await call(client, 'POST', path, { action });
+      print(out, json, r, () =>
+        action === 'status'
+          ? `${field(r, 'state')} (seen ${field(r, 'seen_at')})\n`
+          : `Power ${action} queued\n`,
+      );
       return 0;
     }
     case 'delete': {
@@ -185,8 +233,19 @@ export async function machines(argv: string[], client: ClientOptions, json: bool
       const { values, positionals } = parse(rest, { comment: { type: 'string' } });
       const id = one(positionals, `machines ${sub} ID`);
       const body = sub === 'lock' || sub === 'unlock' ? undefined : { comment: values.comment };
-      const m = await call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/${sub}`, body);
-      print(out, json, m, () => `${field(m, 'hostname')}: ${field(m, 'status')}${field(m, 'locked') === 'true' ? ' (locked)' : ''}\n`);
+      const m = await call(
+        client,
+        'POST',
+        `/api/v1/machines/${encodeURIComponent(id)}/${sub}`,
+        body,
+      );
+      print(
+        out,
+        json,
+        m,
+        () =>
+          `${field(m, 'hostname')}: ${field(m, 'status')}${field(m, 'locked') === 'true' ? ' (locked)' : ''}\n`,
+      );
       return 0;
     }
     default:
@@ -200,7 +259,12 @@ function one(args: readonly string[], usage: string): string {
 }
 
 /** `ingot racks list|enroll-token`. */
-export async function racks(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+export async function racks(
+  argv: string[],
+  client: ClientOptions,
+  json: boolean,
+  out: Out,
+): Promise<number> {
   const [sub] = argv;
   if (sub === 'enroll-token') {
     const t = await call(client, 'POST', '/api/v1/racks/enroll-tokens');
@@ -212,7 +276,14 @@ export async function racks(argv: string[], client: ClientOptions, json: boolean
     print(out, json, result, () =>
       table(
         ['ID', 'NAME', 'STATUS', 'LAST HEARTBEAT', 'OUTBOX', 'VERSION'],
-        result.map((r) => [field(r, 'id'), field(r, 'name'), field(r, 'status'), field(r, 'last_heartbeat'), field((r as { health: unknown }).health, 'outbox_depth'), field(r, 'version')]),
+        result.map((r) => [
+          field(r, 'id'),
+          field(r, 'name'),
+          field(r, 'status'),
+          field(r, 'last_heartbeat'),
+          field((r as { health: unknown }).health, 'outbox_depth'),
+          field(r, 'version'),
+        ]),
       ),
     );
     return 0;
@@ -221,25 +292,53 @@ export async function racks(argv: string[], client: ClientOptions, json: boolean
 }
 
 /** `ingot users list|create NAME [--role admin|user]`. */
-export async function users(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
+export async function users(
+  argv: string[],
+  client: ClientOptions,
+  json: boolean,
+  out: Out,
+): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'create') {
     const { values, positionals } = parse(rest, { role: { type: 'string' } });
-    const u = await call(client, 'POST', '/api/v1/users', { username: one(positionals, 'users create NAME'), role: values.role });
-    print(out, json, u, () => `Created ${field(u, 'role')} ${field(u, 'username')}; API key (shown once):\n${field(u, 'api_key')}\n`);
+    const u = await call(client, 'POST', '/api/v1/users', {
+      username: one(positionals, 'users create NAME'),
+      role: values.role,
+    });
+    print(
+      out,
+      json,
+      u,
+      () =>
+        `Created ${field(u, 'role')} ${field(u, 'username')}; API key (shown once):\n${field(u, 'api_key')}\n`,
+    );
     return 0;
   }
   if (sub === 'list' || sub === undefined) {
     const result = (await call(client, 'GET', '/api/v1/users')) as unknown[];
-    print(out, json, result, () => table(['ID', 'USERNAME', 'ROLE'], result.map((u) => [field(u, 'id'), field(u, 'username'), field(u, 'role')])));
+    print(out, json, result, () =>
+      table(
+        ['ID', 'USERNAME', 'ROLE'],
+        result.map((u) => [field(u, 'id'), field(u, 'username'), field(u, 'role')]),
+      ),
+    );
     return 0;
   }
   throw new UsageError(`unknown command: users ${sub}`);
 }
 
 /** `ingot events [--machine ID] [--follow]`. */
-export async function events(argv: string[], client: ClientOptions, json: boolean, out: Out): Promise<number> {
-  const { values } = parse(argv, { machine: { type: 'string' }, follow: { type: 'boolean' }, limit: { type: 'string' } });
+export async function events(
+  argv: string[],
+  client: ClientOptions,
+  json: boolean,
+  out: Out,
+): Promise<number> {
+  const { values } = parse(argv, {
+    machine: { type: 'string' },
+    follow: { type: 'boolean' },
+    limit: { type: 'string' },
+  });
   const query = new URLSearchParams();
   if (values.machine !== undefined) query.set('machine', values.machine);
   const limit = int(values.limit, '--limit');
@@ -252,7 +351,9 @@ export async function events(argv: string[], client: ClientOptions, json: boolea
   const wsUrl = new URL('/ws', client.url.replace(/^http/, 'ws'));
   wsUrl.searchParams.set('after', String(after));
   if (values.machine !== undefined) wsUrl.searchParams.set('machine', values.machine);
-  const ws = new WebSocket(wsUrl, { headers: client.key === undefined ? {} : { authorization: `Bearer ${client.key}` } });
+  const ws = new WebSocket(wsUrl, {
+    headers: client.key === undefined ? {} : { authorization: `Bearer ${client.key}` },
+  });
   return new Promise((resolve) => {
     ws.on('message', (data: Buffer) => {
       const e: unknown = JSON.parse(data.toString('utf8'));

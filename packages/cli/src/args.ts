@@ -10,7 +10,10 @@ export class UsageError extends Error {
 }
 
 /** Parses `argv` strictly: unknown flags are usage errors. */
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
@@ -31,7 +34,8 @@ export function hostPort(value: string, defaultHost: string): { host: string; po
 /** Parses a duration such as `30m`, `90s`, `1h` or `1500ms` into milliseconds. */
 export function duration(value: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(value);
-  if (m === null) throw new UsageError(`expected a duration such as 30m or 90s, got ${JSON.stringify(value)}`);
+  if (m === null)
+    throw new UsageError(`expected a duration such as 30m or 90s, got ${JSON.stringify(value)}`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return Number(m[1]) * unit;
 }

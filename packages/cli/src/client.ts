@@ -38,7 +38,10 @@ export async function call(
       body: body === undefined ? null : JSON.stringify(body),
     });
   } catch (e) {
-    throw new ApiError(0, `cannot reach the controller at ${options.url} (${(e as Error).message}); is it running? (--url or INGOT_URL)`);
+    throw new ApiError(
+      0,
+      `cannot reach the controller at ${options.url} (${(e as Error).message}); is it running? (--url or INGOT_URL)`,
+    );
   }
   if (response.status === 204) return undefined;
   const text = await response.text();
@@ -50,14 +53,19 @@ export async function call(
   }
   if (!response.ok) {
     const detail =
-      typeof parsed === 'object' && parsed !== null && 'detail' in parsed ? String(parsed.detail) : text;
+      typeof parsed === 'object' && parsed !== null && 'detail' in parsed
+        ? String(parsed.detail)
+        : text;
     const hint =
       response.status === 401
         ? options.key === undefined
           ? ' — set INGOT_API_KEY or pass --key (the admin key is in DATA/admin.key)'
           : ' — check the API key'
         : '';
-    throw new ApiError(response.status, `${response.status} ${response.statusText}: ${detail}${hint}`);
+    throw new ApiError(
+      response.status,
+      `${response.status} ${response.statusText}: ${detail}${hint}`,
+    );
   }
   return parsed;
 }

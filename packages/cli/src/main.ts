@@ -31,7 +31,11 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
 
 /** Runs the CLI; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const global = { json: false, url: process.env.INGOT_URL ?? 'http://127.0.0.1:5240', key: process.env.INGOT_API_KEY };
+  const global = {
+    json: false,
+    url: process.env.INGOT_URL ?? 'http://127.0.0.1:5240',
+    key: process.env.INGOT_API_KEY,
+  };
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';

@@ -13,7 +13,8 @@ import { call } from './client.ts';
 
 function logLevel(value: string | undefined): LogLevel {
   const level = value ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   return level as LogLevel;
 }
 
@@ -41,18 +42,27 @@ const controllerFlags = {
   'log-level': { type: 'string' },
 } as const;
 
-function controllerConfig(values: ReturnType<typeof parse<typeof controllerFlags>>['values']): ControllerConfig {
+function controllerConfig(
+  values: ReturnType<typeof parse<typeof controllerFlags>>['values'],
+): ControllerConfig {
   if (values.data === undefined) throw new UsageError('--data DIR is required');
-  const opt = (v: string | undefined): number | undefined => (v === undefined ? undefined : duration(v));
+  const opt = (v: string | undefined): number | undefined =>
+    v === undefined ? undefined : duration(v);
   return {
     dataDir: resolve(values.data),
     http: hostPort(values.http ?? '0.0.0.0:5240', '0.0.0.0'),
     grpc: hostPort(values.grpc ?? '0.0.0.0:5250', '0.0.0.0'),
     db: values.db,
     timeouts: {
-      ...(values['commission-timeout'] === undefined ? {} : { commissioningMs: opt(values['commission-timeout']) }),
-      ...(values['deploy-timeout'] === undefined ? {} : { deployingMs: opt(values['deploy-timeout']) }),
-      ...(values['release-timeout'] === undefined ? {} : { releasingMs: opt(values['release-timeout']) }),
+      ...(values['commission-timeout'] === undefined
+        ? {}
+        : { commissioningMs: opt(values['commission-timeout']) }),
+      ...(values['deploy-timeout'] === undefined
+        ? {}
+        : { deployingMs: opt(values['deploy-timeout']) }),
+      ...(values['release-timeout'] === undefined
+        ? {}
+        : { releasingMs: opt(values['release-timeout']) }),
     },
     heartbeatIntervalMs: opt(values['heartbeat-interval']),
   };
@@ -65,7 +75,9 @@ export async function runController(argv: string[]): Promise<number> {
   const handle = await startController(controllerConfig(values), logger);
   process.stdout.write(
     `Ingot controller listening on ${handle.httpUrl} (gRPC for racks on ${handle.grpcAddress})\n` +
-      (handle.createdAdmin ? `Admin API key written to ${handle.adminKeyFile}\n` : `Admin API key: ${handle.adminKeyFile}\n`),
+      (handle.createdAdmin
+        ? `Admin API key written to ${handle.adminKeyFile}\n`
+        : `Admin API key: ${handle.adminKeyFile}\n`),
   );
   const signal = await untilSignal();
   logger.info('shutting down', { signal });
@@ -87,7 +99,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   const { values } = parse(argv, agentFlags);
   if (values.data === undefined) throw new UsageError('--data DIR is required');
   const controllers = values.controller ?? [];
-  if (controllers.length === 0) throw new UsageError('--controller HOST:PORT is required (repeat it to list several)');
+  if (controllers.length === 0)
+    throw new UsageError('--controller HOST:PORT is required (repeat it to list several)');
   for (const c of controllers) hostPort(c, '127.0.0.1');
   const logger = stderrLogger(logLevel(values['log-level']));
   const agent = await startAgent(
@@ -102,7 +115,9 @@ export async function runAgent(argv: string[]): Promise<number> {
     }),
     { logger },
   );
-  process.stdout.write(`Ingot rack agent running; machine-facing HTTP on ${agent.httpAddress.host}:${agent.httpAddress.port}\n`);
+  process.stdout.write(
+    `Ingot rack agent running; machine-facing HTTP on ${agent.httpAddress.host}:${agent.httpAddress.port}\n`,
+  );
   const signal = await untilSignal();
   logger.info('shutting down', { signal });
   await agent.close();
@@ -127,14 +142,22 @@ export async function runUp(argv: string[]): Promise<number> {
   const level = logLevel(values['log-level'] ?? 'warn');
   const logger = stderrLogger(level);
   const controller = await startController(
-    controllerConfig({ data: join(dataDir, 'controller'), http: values.http ?? '127.0.0.1:5240', grpc: values.grpc ?? '127.0.0.1:5250' }),
+    controllerConfig({
+      data: join(dataDir, 'controller'),
+      http: values.http ?? '127.0.0.1:5240',
+      grpc: values.grpc ?? '127.0.0.1:5250',
+    }),
     logger.child({ process: 'controller' }),
   );
   const agentDir = join(dataDir, 'agent');
   let enrollmentToken: string | undefined;
   if (!existsSync(join(agentDir, 'agent.db'))) {
     const key = readFileSync(controller.adminKeyFile, 'utf8').trim();
-    const created = (await call({ url: controller.httpUrl, key }, 'POST', '/api/v1/racks/enroll-tokens')) as { token: string };
+    const created = (await call(
+      { url: controller.httpUrl, key },
+      'POST',
+      '/api/v1/racks/enroll-tokens',
+    )) as { token: string };
     enrollmentToken = created.token;
   }
   const agent = await startAgent(

@@ -31,7 +31,13 @@ export function createJsonLogger(
   const threshold = LOG_LEVELS.indexOf(level);
   const emit = (lineLevel: LogLevel, message: string, fields?: LogFields): void => {
     if (LOG_LEVELS.indexOf(lineLevel) < threshold) return;
-    const record = { ts: new Date().toISOString(), level: lineLevel, msg: message, ...base, ...fields };
+    const record = {
+      ts: new Date().toISOString(),
+      level: lineLevel,
+      msg: message,
+      ...base,
+      ...fields,
+    };
     write(JSON.stringify(record, errorReplacer) + '\n');
   };
   return {

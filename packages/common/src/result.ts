@@ -3,8 +3,7 @@
  * `{ ok: false, error }`, where `error` is a discriminated union on `kind`.
  */
 export type Result<T, E extends { kind: string }> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E };
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 
 /** Wraps a success. */
 export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
@@ -12,7 +11,9 @@ export function ok<T>(value: T): { readonly ok: true; readonly value: T } {
 }
 
 /** Wraps an expected failure. */
-export function err<E extends { kind: string }>(error: E): { readonly ok: false; readonly error: E } {
+export function err<E extends { kind: string }>(
+  error: E,
+): { readonly ok: false; readonly error: E } {
   return { ok: false, error };
 }
 

@@ -64,8 +64,8 @@ export async function startController(
   const timeouts: StatusTimeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 5000;
   // The rack server is created after the services that notify it; this forwards to it.
-  let notifier: RackNotifier | undefined;
-  const racksNotifier: RackNotifier = { commandsQueued: (id) => notifier?.commandsQueued(id) };
+  const late: { notifier?: RackNotifier } = {};
+  const racksNotifier: RackNotifier = { commandsQueued: (id) => late.notifier?.commandsQueued(id) };
 
   const users = new UserService({ store, bus, clock });
   const machines = new MachineService({ store, bus, racks: racksNotifier, clock, timeouts });
@@ -91,24 +91,48 @@ export async function startController(
     port: config.grpc.port,
     heartbeatIntervalMs,
   });
-  notifier = rackServer;
+  late.notifier = rackServer;
 
   const api = createApi(
-    { machines, racks, users, store, clock, heartbeatIntervalMs, maxBodyBytes: config.maxBodyBytes ?? 1 << 20 },
+    {
+      machines,
+      racks,
+      users,
+      store,
+      clock,
+      heartbeatIntervalMs,
+      maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
+    },
     logger.child({ component: 'api' }),
   );
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s as Server));
+    const s = serve({ fetch: api.fetch, hostname: config.http.host, port: config.http.port }, () =>
+      resolve(s as Server),
+    );
   });
-  const closeWs = attachEventStream(server, { bus, store, users, machines, logger: logger.child({ component: 'ws' }) });
+  const closeWs = attachEventStream(server, {
+    bus,
+    store,
+    users,
+    machines,
+    logger: logger.child({ component: 'ws' }),
+  });
 
   const abort = new AbortController();
-  startTimeoutSweeper({ store, machines, clock, logger }, config.sweepIntervalMs ?? 1000, abort.signal);
+  startTimeoutSweeper(
+    { store, machines, clock, logger },
+    config.sweepIntervalMs ?? 1000,
+    abort.signal,
+  );
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const httpUrl = `http://${host}:${address.port}`;
-  logger.info('controller started', { http: httpUrl, grpcPort: rackServer.port, dataDir: config.dataDir });
+  logger.info('controller started', {
+    http: httpUrl,
+    grpcPort: rackServer.port,
+    dataDir: config.dataDir,
+  });
 
   return {
     httpUrl,

@@ -26,8 +26,13 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
     // zod validation failures: a 400 problem listing each issue with its path.
     defaultHook: (result) => {
       if (result.success) return undefined;
-      const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-      const detail = issues.map((i) => (i.path.length > 0 ? `${i.path}: ${i.message}` : i.message)).join('; ');
+      const issues = result.error.issues.map((i) => ({
+        path: i.path.join('.'),
+        message: i.message,
+      }));
+      const detail = issues
+        .map((i) => (i.path.length > 0 ? `${i.path}: ${i.message}` : i.message))
+        .join('; ');
       return send(problem(400, 'invalid', 'Invalid request', detail, { errors: issues }));
     },
   });
@@ -54,7 +59,14 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
     bodyLimit({
       maxSize: deps.maxBodyBytes,
       onError: () =>
-        send(problem(413, 'too-large', 'Request body too large', `bodies are limited to ${deps.maxBodyBytes} bytes`)),
+        send(
+          problem(
+            413,
+            'too-large',
+            'Request body too large',
+            `bodies are limited to ${deps.maxBodyBytes} bytes`,
+          ),
+        ),
     }),
   );
 
@@ -80,13 +92,17 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   registerMachineRoutes(app, deps);
   registerOtherRoutes(app, deps);
 
-  app.notFound((c) => send(problem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`)));
+  app.notFound((c) =>
+    send(problem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`)),
+  );
 
   app.onError((e, c) => {
     if (e instanceof DomainFailure) return send(problemFor(e.error));
     if (e instanceof HTTPException) {
       // Hono's validators raise these for bodies that are not JSON at all.
-      return send(problem(e.status, 'invalid', 'Invalid request', e.message || 'malformed request'));
+      return send(
+        problem(e.status, 'invalid', 'Invalid request', e.message || 'malformed request'),
+      );
     }
     logger.error('unhandled API error', { method: c.req.method, path: c.req.path, error: e });
     return send(problem(500, 'internal', 'Internal error', 'the controller failed; see its log'));

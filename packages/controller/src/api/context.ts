@@ -58,5 +58,11 @@ export const ERRORS = {
 
 /** Maps user ids to user names, for `owner` fields. */
 export async function ownerNames(deps: ApiDeps, actor: Actor): Promise<Map<string, string>> {
-  return new Map((await deps.users.list(actor.kind === 'user' && actor.user.role === 'admin' ? actor : { kind: 'system' })).map((u) => [u.id, u.username]));
+  return new Map(
+    (
+      await deps.users.list(
+        actor.kind === 'user' && actor.user.role === 'admin' ? actor : { kind: 'system' },
+      )
+    ).map((u) => [u.id, u.username]),
+  );
 }

@@ -17,7 +17,11 @@ const Mac = z
   .string()
   .regex(/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$/, 'a MAC address such as 52:54:00:12:34:56')
   .openapi({ example: '52:54:00:12:34:56' });
-const Name = z.string().min(1).max(63).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -');
+const Name = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -');
 
 /** Power settings as given on create/update. `params` may hold secrets and is never returned. */
 export const PowerInput = z
@@ -34,8 +38,18 @@ export const CreateMachineBody = z
     arch: z.enum(ARCHITECTURES).default('amd64'),
     macs: z.array(Mac).min(1).max(32),
     cpu_count: z.number().int().min(0).max(100_000).optional(),
-    memory_mib: z.number().int().min(0).max(1 << 30).optional(),
-    storage_gib: z.number().int().min(0).max(1 << 30).optional(),
+    memory_mib: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 30)
+      .optional(),
+    storage_gib: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 30)
+      .optional(),
     tags: z.array(Name).max(64).optional(),
     zone: Name.optional(),
     pool: Name.optional(),
@@ -53,8 +67,16 @@ export const UpdateMachineBody = z
     arch: z.enum(ARCHITECTURES),
     macs: z.array(Mac).min(1).max(32),
     cpu_count: z.number().int().min(0).max(100_000),
-    memory_mib: z.number().int().min(0).max(1 << 30),
-    storage_gib: z.number().int().min(0).max(1 << 30),
+    memory_mib: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 30),
+    storage_gib: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 30),
     tags: z.array(Name).max(64),
     zone: Name,
     pool: Name,
@@ -88,7 +110,10 @@ export const DeployBody = z
     os: z.string().min(1).max(64).default('debian'),
     release: z.string().min(1).max(64).default('bookworm'),
     kernel: z.string().min(1).max(128).optional(),
-    user_data: z.string().max(1 << 20).optional(),
+    user_data: z
+      .string()
+      .max(1 << 20)
+      .optional(),
     ephemeral: z.boolean().default(false),
   })
   .strict()
@@ -123,7 +148,11 @@ export const MachineDto = z
     owner: z.string().nullable(),
     locked: z.boolean(),
     rack_id: z.string().nullable(),
-    power: z.object({ type: z.string().nullable(), state: z.string(), seen_at: z.string().nullable() }),
+    power: z.object({
+      type: z.string().nullable(),
+      state: z.string(),
+      seen_at: z.string().nullable(),
+    }),
     deployment: z
       .object({
         os: z.string(),
@@ -134,7 +163,12 @@ export const MachineDto = z
       })
       .nullable(),
     last_step: z
-      .object({ step: z.string(), result: z.string(), message: z.string(), at: z.string().nullable() })
+      .object({
+        step: z.string(),
+        result: z.string(),
+        message: z.string(),
+        at: z.string().nullable(),
+      })
       .nullable(),
     boot_purpose: z.string().nullable(),
     status_deadline: z.string().nullable(),
@@ -145,7 +179,10 @@ export const MachineDto = z
   .openapi('Machine');
 
 /** Converts a machine. `owners` maps user ids to names. Power parameters are never included. */
-export function machineDto(m: Machine, owners: ReadonlyMap<string, string>): z.infer<typeof MachineDto> {
+export function machineDto(
+  m: Machine,
+  owners: ReadonlyMap<string, string>,
+): z.infer<typeof MachineDto> {
   return {
     id: m.id,
     hostname: m.hostname,
@@ -176,7 +213,12 @@ export function machineDto(m: Machine, owners: ReadonlyMap<string, string>): z.i
     last_step:
       m.lastStep === null
         ? null
-        : { step: m.lastStep.step, result: m.lastStep.result, message: m.lastStep.message, at: iso(m.lastStep.atMs) },
+        : {
+            step: m.lastStep.step,
+            result: m.lastStep.result,
+            message: m.lastStep.message,
+            at: iso(m.lastStep.atMs),
+          },
     boot_purpose: m.bootPurpose,
     status_deadline: iso(m.statusDeadlineMs),
     version: m.version,
@@ -234,7 +276,9 @@ export const RackDto = z
     version: z.string(),
     status: z.enum(['healthy', 'stale', 'disconnected']),
     last_heartbeat: z.string().nullable(),
-    interfaces: z.array(z.object({ name: z.string(), mac: z.string(), cidrs: z.array(z.string()) })),
+    interfaces: z.array(
+      z.object({ name: z.string(), mac: z.string(), cidrs: z.array(z.string()) }),
+    ),
     health: z
       .object({
         uptime_seconds: z.number(),
@@ -249,7 +293,11 @@ export const RackDto = z
   .openapi('Rack');
 
 /** Converts a rack. */
-export function rackDto(r: Rack, nowMs: number, heartbeatIntervalMs: number): z.infer<typeof RackDto> {
+export function rackDto(
+  r: Rack,
+  nowMs: number,
+  heartbeatIntervalMs: number,
+): z.infer<typeof RackDto> {
   return {
     id: r.id,
     name: r.name,
@@ -274,7 +322,12 @@ export function rackDto(r: Rack, nowMs: number, heartbeatIntervalMs: number): z.
 
 /** A user as the API shows it. */
 export const UserDto = z
-  .object({ id: z.string(), username: z.string(), role: z.enum(ROLES), created_at: z.string().nullable() })
+  .object({
+    id: z.string(),
+    username: z.string(),
+    role: z.enum(ROLES),
+    created_at: z.string().nullable(),
+  })
   .openapi('User');
 
 /** Converts a user. */

@@ -4,7 +4,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { normalizeMac, type Machine } from '../domain/machine/machine.ts';
 import { MACHINE_STATUSES, type MachineAction } from '../domain/machine/lifecycle.ts';
-import { ERRORS, jsonBody, jsonResponse, ownerNames, type ApiApp, type ApiDeps } from './context.ts';
+import {
+  ERRORS,
+  jsonBody,
+  jsonResponse,
+  ownerNames,
+  type ApiApp,
+  type ApiDeps,
+} from './context.ts';
 import {
   AllocateBody,
   CommentBody,
@@ -19,7 +26,13 @@ import {
 } from './dto.ts';
 import { unwrap } from './problem.ts';
 
-const IdParam = z.object({ id: z.string().min(1).max(64).openapi({ param: { name: 'id', in: 'path' } }) });
+const IdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 const tags = ['machines'];
 
 const listRoute = createRoute({
@@ -126,7 +139,10 @@ const eventsRoute = createRoute({
       })
       .strict(),
   },
-  responses: { 200: jsonResponse(z.array(EventDto), 'Events of this machine, oldest first'), ...ERRORS },
+  responses: {
+    200: jsonResponse(z.array(EventDto), 'Events of this machine, oldest first'),
+    ...ERRORS,
+  },
 });
 
 /** Actions that take an optional comment: URL segment → lifecycle action. */
@@ -153,7 +169,10 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
       offset: q.offset,
     });
     const owners = await ownerNames(deps, actor);
-    return c.json(machines.map((m) => machineDto(m, owners)), 200);
+    return c.json(
+      machines.map((m) => machineDto(m, owners)),
+      200,
+    );
   });
 
   app.openapi(createMachineRoute, async (c) => {
@@ -161,7 +180,10 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
     const actor = c.get('actor');
     const macs = b.macs.map((m) => normalizeMac(m) ?? m);
     if (new Set(macs).size !== macs.length) {
-      unwrap({ ok: false, error: { kind: 'invalid', field: 'macs', detail: 'a MAC address is listed twice' } });
+      unwrap({
+        ok: false,
+        error: { kind: 'invalid', field: 'macs', detail: 'a MAC address is listed twice' },
+      });
     }
     const machine = unwrap(
       await deps.machines.create(actor, {
@@ -203,7 +225,10 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(getRoute, async (c) => {
     const actor = c.get('actor');
-    return c.json(await render(actor, unwrap(await deps.machines.get(actor, c.req.valid('param').id))), 200);
+    return c.json(
+      await render(actor, unwrap(await deps.machines.get(actor, c.req.valid('param').id))),
+      200,
+    );
   });
 
   app.openapi(patchRoute, async (c) => {
@@ -249,7 +274,9 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(powerRoute, async (c) => {
     const actor = c.get('actor');
-    const machine = unwrap(await deps.machines.power(actor, c.req.valid('param').id, c.req.valid('json').action));
+    const machine = unwrap(
+      await deps.machines.power(actor, c.req.valid('param').id, c.req.valid('json').action),
+    );
     return c.json(await render(actor, machine), 202);
   });
 
@@ -263,7 +290,11 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const q = c.req.valid('query');
     unwrap(await deps.machines.get(c.get('actor'), id));
-    const events = await deps.store.listEvents({ machineId: id, afterSeq: q.after, limit: q.limit });
+    const events = await deps.store.listEvents({
+      machineId: id,
+      afterSeq: q.after,
+      limit: q.limit,
+    });
     return c.json(events.map(eventDto), 200);
   });
 
@@ -272,14 +303,23 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
       method: 'post',
       path: `/api/v1/machines/{id}/${segment}`,
       tags,
-      request: { params: IdParam, body: { required: false, content: { 'application/json': { schema: CommentBody } } } },
+      request: {
+        params: IdParam,
+        body: { required: false, content: { 'application/json': { schema: CommentBody } } },
+      },
       responses: { 200: jsonResponse(MachineDto, 'The machine after the action'), ...ERRORS },
     });
     app.openapi(route, async (c) => {
       const actor = c.get('actor');
       const comment = c.req.valid('json').comment;
       const message = comment === undefined || comment.length === 0 ? verb : `${verb}: ${comment}`;
-      return c.json(await render(actor, unwrap(await deps.machines.act(actor, c.req.valid('param').id, action, { message }))), 200);
+      return c.json(
+        await render(
+          actor,
+          unwrap(await deps.machines.act(actor, c.req.valid('param').id, action, { message })),
+        ),
+        200,
+      );
     });
   }
 
@@ -296,7 +336,13 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
     });
     app.openapi(route, async (c) => {
       const actor = c.get('actor');
-      return c.json(await render(actor, unwrap(await deps.machines.setLocked(actor, c.req.valid('param').id, locked))), 200);
+      return c.json(
+        await render(
+          actor,
+          unwrap(await deps.machines.setLocked(actor, c.req.valid('param').id, locked)),
+        ),
+        200,
+      );
     });
   }
 }

@@ -27,7 +27,10 @@ const racksRoute = createRoute({
   method: 'get',
   path: '/api/v1/racks',
   tags: ['racks'],
-  responses: { 200: jsonResponse(z.array(RackDto), 'Racks with health and last heartbeat'), ...ERRORS },
+  responses: {
+    200: jsonResponse(z.array(RackDto), 'Racks with health and last heartbeat'),
+    ...ERRORS,
+  },
 });
 
 const enrollRoute = createRoute({
@@ -36,7 +39,10 @@ const enrollRoute = createRoute({
   tags: ['racks'],
   summary: 'Create a one-time rack enrollment token (admin)',
   responses: {
-    201: jsonResponse(z.object({ token: z.string(), expires_at: z.string() }), 'The token, shown once'),
+    201: jsonResponse(
+      z.object({ token: z.string(), expires_at: z.string() }),
+      'The token, shown once',
+    ),
     ...ERRORS,
   },
 });
@@ -70,7 +76,11 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
     const q = c.req.valid('query');
     const actor = c.get('actor');
     if (q.machine !== undefined) unwrap(await deps.machines.get(actor, q.machine));
-    let events = await deps.store.listEvents({ machineId: q.machine, afterSeq: q.after, limit: q.limit });
+    let events = await deps.store.listEvents({
+      machineId: q.machine,
+      afterSeq: q.after,
+      limit: q.limit,
+    });
     if (actor.kind === 'user' && actor.user.role !== 'admin' && q.machine === undefined) {
       const visible = new Set((await deps.machines.list(actor)).map((m) => m.id));
       events = events.filter((e) => e.machineId !== null && visible.has(e.machineId));
@@ -80,7 +90,10 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(racksRoute, async (c) => {
     const now = deps.clock.now();
-    return c.json((await deps.racks.list()).map((r) => rackDto(r, now, deps.heartbeatIntervalMs)), 200);
+    return c.json(
+      (await deps.racks.list()).map((r) => rackDto(r, now, deps.heartbeatIntervalMs)),
+      200,
+    );
   });
 
   app.openapi(enrollRoute, async (c) => {
@@ -88,13 +101,17 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
     return c.json({ token: t.token, expires_at: new Date(t.expiresAtMs).toISOString() }, 201);
   });
 
-  app.openapi(usersRoute, async (c) => c.json((await deps.users.list(c.get('actor'))).map(userDto), 200));
+  app.openapi(usersRoute, async (c) =>
+    c.json((await deps.users.list(c.get('actor'))).map(userDto), 200),
+  );
 
   app.openapi(meRoute, (c) => c.json(userDto(c.get('user')), 200));
 
   app.openapi(createUserRoute, async (c) => {
     const b = c.req.valid('json');
-    const created = unwrap(await deps.users.create(c.get('actor'), { username: b.username, role: b.role }));
+    const created = unwrap(
+      await deps.users.create(c.get('actor'), { username: b.username, role: b.role }),
+    );
     return c.json({ ...userDto(created.user), api_key: created.apiKey }, 201);
   });
 }

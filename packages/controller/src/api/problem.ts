@@ -16,7 +16,13 @@ export interface Problem {
 const TYPE_BASE = 'https://ingot.dev/problems/';
 
 /** Builds a problem document. */
-export function problem(status: number, slug: string, title: string, detail: string, extra: Record<string, unknown> = {}): Problem {
+export function problem(
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): Problem {
   return { type: TYPE_BASE + slug, title, status, detail, ...extra };
 }
 
@@ -26,7 +32,13 @@ export function problemFor(error: DomainError): Problem {
     case 'not-found':
       return problem(404, 'not-found', 'Not found', `no ${error.entity} ${error.id}`);
     case 'invalid':
-      return problem(400, 'invalid', 'Invalid request', error.detail, error.field === undefined ? {} : { field: error.field });
+      return problem(
+        400,
+        'invalid',
+        'Invalid request',
+        error.detail,
+        error.field === undefined ? {} : { field: error.field },
+      );
     case 'conflict':
       return problem(409, 'conflict', 'Conflict', error.detail);
     case 'invalid-transition':
@@ -39,7 +51,12 @@ export function problemFor(error: DomainError): Problem {
         { status_name: error.status, action: error.action, allowed: error.allowed },
       );
     case 'locked':
-      return problem(409, 'locked', 'Machine is locked', `machine ${error.machineId} is locked; unlock it first`);
+      return problem(
+        409,
+        'locked',
+        'Machine is locked',
+        `machine ${error.machineId} is locked; unlock it first`,
+      );
     case 'no-match':
       return problem(409, 'no-match', 'No machine matches', error.detail);
     case 'forbidden':
@@ -49,7 +66,12 @@ export function problemFor(error: DomainError): Problem {
     case 'no-rack':
       return problem(409, 'no-rack', 'No rack serves this machine', error.detail);
     case 'stale':
-      return problem(409, 'stale', 'Conflict', `machine ${error.machineId} changed meanwhile; try again`);
+      return problem(
+        409,
+        'stale',
+        'Conflict',
+        `machine ${error.machineId} changed meanwhile; try again`,
+      );
     default:
       return assertNever(error, 'domain error');
   }

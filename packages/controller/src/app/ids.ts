@@ -11,7 +11,7 @@ const ALPHABET = 'abcdefghjkmnpqrstwxy3456789';
 export function shortId(length = 6): string {
   const bytes = randomBytes(length);
   let id = '';
-  for (const byte of bytes) id += ALPHABET[byte % ALPHABET.length];
+  for (const byte of bytes) id += ALPHABET.charAt(byte % ALPHABET.length);
   return id;
 }
 

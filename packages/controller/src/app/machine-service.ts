@@ -54,7 +54,17 @@ export interface DeployInput {
 /** Operator edits (PATCH). */
 export type UpdateMachineInput = Pick<
   MachinePatch,
-  'hostname' | 'tags' | 'zone' | 'pool' | 'power' | 'rackId' | 'cpuCount' | 'memoryMib' | 'storageGib' | 'arch' | 'macs'
+  | 'hostname'
+  | 'tags'
+  | 'zone'
+  | 'pool'
+  | 'power'
+  | 'rackId'
+  | 'cpuCount'
+  | 'memoryMib'
+  | 'storageGib'
+  | 'arch'
+  | 'macs'
 >;
 
 /** Dependencies of {@link MachineService}. */
@@ -84,7 +94,10 @@ export class MachineService {
     for (const mac of input.macs) {
       const other = await store.getMachineByMac(mac);
       if (other !== undefined) {
-        return err({ kind: 'conflict', detail: `MAC ${mac} already belongs to machine ${other.id} (${other.hostname})` });
+        return err({
+          kind: 'conflict',
+          detail: `MAC ${mac} already belongs to machine ${other.id} (${other.hostname})`,
+        });
       }
     }
     if (input.rackId !== undefined && (await store.getRack(input.rackId)) === undefined) {
@@ -115,7 +128,9 @@ export class MachineService {
       powerState: 'unknown',
       powerSeenAtMs: null,
       deployment: null,
-      statusMessage: input.commission ? 'Enlisted' : 'Created ready: facts supplied by the operator',
+      statusMessage: input.commission
+        ? 'Enlisted'
+        : 'Created ready: facts supplied by the operator',
       statusDeadlineMs: null,
       lastStep: null,
       bootPurpose: null,
@@ -143,7 +158,9 @@ export class MachineService {
     });
     this.#d.bus.publish(stored);
     if (input.commission && input.power !== undefined) {
-      const commissioned = await this.act(actor, id, 'commission', { message: 'Commissioning after creation' });
+      const commissioned = await this.act(actor, id, 'commission', {
+        message: 'Commissioning after creation',
+      });
       if (commissioned.ok) return commissioned;
     }
     return ok((await store.getMachine(id)) ?? machine);
@@ -158,7 +175,8 @@ export class MachineService {
 
   /** Lists the machines `actor` may see. */
   async list(actor: Actor, filter: Omit<MachineFilter, 'visibleTo'> = {}): Promise<Machine[]> {
-    const visibleTo = actor.kind === 'user' && actor.user.role !== 'admin' ? actor.user.id : undefined;
+    const visibleTo =
+      actor.kind === 'user' && actor.user.role !== 'admin' ? actor.user.id : undefined;
     return this.#d.store.listMachines({ ...filter, visibleTo });
   }
 
@@ -172,25 +190,40 @@ export class MachineService {
   }
 
   /** Operator edits. Admins only; a locked machine refuses them. */
-  async update(actor: Actor, id: string, input: UpdateMachineInput): Promise<Result<Machine, DomainError>> {
+  async update(
+    actor: Actor,
+    id: string,
+    input: UpdateMachineInput,
+  ): Promise<Result<Machine, DomainError>> {
     const denied = requireAdmin(actor);
     if (denied !== undefined) return err(denied);
     return this.#withRetry(id, actor, async (machine, tx, now) => {
       if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_fixed' });
       if (input.hostname !== undefined && input.hostname !== machine.hostname) {
         const other = await tx.getMachineByHostname(input.hostname);
-        if (other !== undefined) return err({ kind: 'conflict', detail: `a machine named ${input.hostname} already exists` });
+        if (other !== undefined)
+          return err({
+            kind: 'conflict',
+            detail: `a machine named ${input.hostname} already exists`,
+          });
       }
       for (const mac of input.macs ?? []) {
         const other = await tx.getMachineByMac(mac);
         if (other !== undefined && other.id !== id) {
-          return err({ kind: 'conflict', detail: `MAC ${mac} already belongs to machine ${other.id}` });
+          return err({
+            kind: 'conflict',
+            detail: `MAC ${mac} already belongs to machine ${other.id}`,
+          });
         }
       }
       const updated = await tx.updateMachine(id, machine.version, input, now);
       if (updated === undefined) return err({ kind: 'stale', machineId: id });
       const changed = Object.keys(input).sort();
-      return ok({ machine: updated, events: [auditEvent(actor, updated, 'update', `Updated ${changed.join(', ')}`, now)], racksToNotify: [] });
+      return ok({
+        machine: updated,
+        events: [auditEvent(actor, updated, 'update', `Updated ${changed.join(', ')}`, now)],
+        racksToNotify: [],
+      });
     });
   }
 
@@ -201,13 +234,23 @@ export class MachineService {
     const machine = await this.#d.store.getMachine(id);
     if (machine === undefined) return err({ kind: 'not-found', entity: 'machine', id });
     if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_broken' });
-    if (machine.status === 'deploying' || machine.status === 'commissioning' || machine.status === 'releasing') {
-      return err({ kind: 'conflict', detail: `machine ${id} is ${machine.status}; abort or wait before deleting it` });
+    if (
+      machine.status === 'deploying' ||
+      machine.status === 'commissioning' ||
+      machine.status === 'releasing'
+    ) {
+      return err({
+        kind: 'conflict',
+        detail: `machine ${id} is ${machine.status}; abort or wait before deleting it`,
+      });
     }
     const now = this.#d.clock.now();
     const stored = await this.#d.store.transaction(async (tx) => {
       await tx.deleteMachine(id);
-      return tx.appendEvents([auditEvent(actor, machine, 'delete', `Deleted ${machine.hostname}`, now)], now);
+      return tx.appendEvents(
+        [auditEvent(actor, machine, 'delete', `Deleted ${machine.hostname}`, now)],
+        now,
+      );
     });
     this.#d.bus.publish(stored);
     return ok(undefined);
@@ -217,8 +260,12 @@ export class MachineService {
    * Allocates one `ready` machine matching `constraints` to the actor. Atomic in the store: two
    * concurrent calls never get the same machine. `no-match` when nothing fits.
    */
-  async allocate(actor: Actor, constraints: AllocationConstraints): Promise<Result<Machine, DomainError>> {
-    if (actor.kind !== 'user') return err({ kind: 'forbidden', detail: 'only users allocate machines' });
+  async allocate(
+    actor: Actor,
+    constraints: AllocationConstraints,
+  ): Promise<Result<Machine, DomainError>> {
+    if (actor.kind !== 'user')
+      return err({ kind: 'forbidden', detail: 'only users allocate machines' });
     const to = transition('ready', 'allocate');
     if (!to.ok) throw new Error('lifecycle table lost ready → allocate');
     const now = this.#d.clock.now();
@@ -242,14 +289,21 @@ export class MachineService {
       return { machine, events: await tx.appendEvents([event], now) };
     });
     if (result === undefined) {
-      return err({ kind: 'no-match', detail: `no ready machine matches ${JSON.stringify(constraints)}` });
+      return err({
+        kind: 'no-match',
+        detail: `no ready machine matches ${JSON.stringify(constraints)}`,
+      });
     }
     this.#d.bus.publish(result.events);
     return ok(result.machine);
   }
 
   /** Deploys an allocated machine the actor owns. */
-  async deploy(actor: Actor, id: string, input: DeployInput): Promise<Result<Machine, DomainError>> {
+  async deploy(
+    actor: Actor,
+    id: string,
+    input: DeployInput,
+  ): Promise<Result<Machine, DomainError>> {
     const deployment: DeploymentChoice = {
       os: input.os,
       release: input.release,
@@ -260,7 +314,12 @@ export class MachineService {
     return this.act(actor, id, 'deploy', {
       message: `Deploying ${input.os} ${input.release}${deployment.ephemeral ? ' in memory' : ''}`,
       deployment,
-      data: { os: input.os, release: input.release, kernel: deployment.kernel, ephemeral: deployment.ephemeral },
+      data: {
+        os: input.os,
+        release: input.release,
+        kernel: deployment.kernel,
+        ephemeral: deployment.ephemeral,
+      },
     });
   }
 
@@ -276,7 +335,10 @@ export class MachineService {
   ): Promise<Result<Machine, DomainError>> {
     const adminOnly: readonly MachineAction[] = ['commission', 'mark_fixed'];
     if (actor.kind === 'user' && adminOnly.includes(action) && actor.user.role !== 'admin') {
-      return err({ kind: 'forbidden', detail: `only admins may ${action.replace('_', ' ')} machines` });
+      return err({
+        kind: 'forbidden',
+        detail: `only admins may ${action.replace('_', ' ')} machines`,
+      });
     }
     return this.#withRetry(id, actor, async (machine, tx, now) => {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
@@ -287,18 +349,29 @@ export class MachineService {
   }
 
   /** Locks or unlocks a machine (owner or admin). A locked machine refuses state changes. */
-  async setLocked(actor: Actor, id: string, locked: boolean): Promise<Result<Machine, DomainError>> {
+  async setLocked(
+    actor: Actor,
+    id: string,
+    locked: boolean,
+  ): Promise<Result<Machine, DomainError>> {
     return this.#withRetry(id, actor, async (machine, tx, now) => {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
       }
       if (machine.locked === locked) {
-        return err({ kind: 'conflict', detail: `machine ${id} is already ${locked ? 'locked' : 'unlocked'}` });
+        return err({
+          kind: 'conflict',
+          detail: `machine ${id} is already ${locked ? 'locked' : 'unlocked'}`,
+        });
       }
       const updated = await tx.updateMachine(id, machine.version, { locked }, now);
       if (updated === undefined) return err({ kind: 'stale', machineId: id });
       const verb = locked ? 'lock' : 'unlock';
-      return ok({ machine: updated, events: [auditEvent(actor, updated, verb, locked ? 'Locked' : 'Unlocked', now)], racksToNotify: [] });
+      return ok({
+        machine: updated,
+        events: [auditEvent(actor, updated, verb, locked ? 'Locked' : 'Unlocked', now)],
+        racksToNotify: [],
+      });
     });
   }
 
@@ -306,7 +379,11 @@ export class MachineService {
    * Asks the machine's rack to power it on, off or cycle it, outside any deployment. Owner or
    * admin; a locked machine refuses.
    */
-  async power(actor: Actor, id: string, action: 'on' | 'off' | 'cycle'): Promise<Result<Machine, DomainError>> {
+  async power(
+    actor: Actor,
+    id: string,
+    action: 'on' | 'off' | 'cycle',
+  ): Promise<Result<Machine, DomainError>> {
     return this.#withRetry(id, actor, async (machine, tx, now) => {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
@@ -349,14 +426,22 @@ export class MachineService {
       machine: Machine,
       tx: Store,
       nowMs: number,
-    ) => Promise<Result<{ machine: Machine; events: NewEvent[]; racksToNotify: string[] }, DomainError>>,
+    ) => Promise<
+      Result<{ machine: Machine; events: NewEvent[]; racksToNotify: string[] }, DomainError>
+    >,
   ): Promise<Result<Machine, DomainError>> {
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
       const now = this.#d.clock.now();
       const outcome = await this.#d.store.transaction(async (tx) => {
         const machine = await tx.getMachine(id);
-        if (machine === undefined || (actor.kind === 'user' && !maySee(actor.user, machine.ownerId))) {
-          return { result: err<DomainError>({ kind: 'not-found', entity: 'machine', id }), stored: [] as EventRecord[] };
+        if (
+          machine === undefined ||
+          (actor.kind === 'user' && !maySee(actor.user, machine.ownerId))
+        ) {
+          return {
+            result: err<DomainError>({ kind: 'not-found', entity: 'machine', id }),
+            stored: [] as EventRecord[],
+          };
         }
         const result = await work(machine, tx, now);
         if (!result.ok) return { result, stored: [] as EventRecord[] };
@@ -381,7 +466,13 @@ function requireAdmin(actor: Actor): DomainError | undefined {
   return undefined;
 }
 
-function auditEvent(actor: Actor, machine: Machine, step: string, message: string, nowMs: number): NewEvent {
+function auditEvent(
+  actor: Actor,
+  machine: Machine,
+  step: string,
+  message: string,
+  nowMs: number,
+): NewEvent {
   return {
     id: uuid(),
     kind: 'audit',

@@ -6,7 +6,9 @@ import type { EventRecord } from '../domain/event.ts';
 import type { EventBus } from './ports.ts';
 
 /** Creates an {@link EventBus} that delivers synchronously to every subscriber. */
-export function createMemoryEventBus(onListenerError: (e: unknown) => void = () => undefined): EventBus {
+export function createMemoryEventBus(
+  onListenerError: (e: unknown) => void = () => undefined,
+): EventBus {
   const listeners = new Set<(event: EventRecord) => void>();
   return {
     publish(events) {

@@ -12,9 +12,7 @@ import type { ApiKeyRecord, User } from '../domain/user.ts';
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
 
 /** Fields a machine update may change. `macs` and `tags` replace the whole list. */
-export type MachinePatch = Partial<
-  Omit<Machine, 'id' | 'version' | 'createdAtMs' | 'updatedAtMs'>
->;
+export type MachinePatch = Partial<Omit<Machine, 'id' | 'version' | 'createdAtMs' | 'updatedAtMs'>>;
 
 /** Which machines to list. */
 export interface MachineFilter {
@@ -86,7 +84,12 @@ export interface Store {
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
 
-  insertEnrollmentToken(tokenHash: string, createdBy: string, expiresAtMs: number, nowMs: number): Promise<void>;
+  insertEnrollmentToken(
+    tokenHash: string,
+    createdBy: string,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<void>;
   /** Marks an unused, unexpired token used. True if this call used it. */
   consumeEnrollmentToken(tokenHash: string, nowMs: number): Promise<boolean>;
   insertRack(rack: Rack): Promise<void>;
@@ -120,7 +123,11 @@ export interface Store {
    * Supersedes pending commands of the same kind for the same machine (a new boot plan makes the
    * old one moot). Returns how many were dropped.
    */
-  dropPendingRackCommands(machineId: string, kind: RackCommandBody['kind'], nowMs: number): Promise<number>;
+  dropPendingRackCommands(
+    machineId: string,
+    kind: RackCommandBody['kind'],
+    nowMs: number,
+  ): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -66,9 +66,18 @@ function impliedAction(status: Machine['status'], e: RackStepEvent): MachineActi
       return undefined;
     case 'releasing':
       if (e.result === 'failed') return 'release_failed';
-      if ((e.step === 'power.off' || e.step === 'released') && e.result === 'succeeded') return 'released';
+      if ((e.step === 'power.off' || e.step === 'released') && e.result === 'succeeded')
+        return 'released';
       return undefined;
-    default:
+    case 'new':
+    case 'ready':
+    case 'allocated':
+    case 'deployed':
+    case 'failed_commissioning':
+    case 'failed_deployment':
+    case 'failed_releasing':
+    case 'broken':
+      // Resting statuses: a report is recorded but changes nothing.
       return undefined;
   }
 }
@@ -82,7 +91,9 @@ export class RackService {
   }
 
   /** Creates a one-time enrollment token (admins only). Only its hash is stored. */
-  async createEnrollmentToken(actor: Actor): Promise<Result<{ token: string; expiresAtMs: number }, DomainError>> {
+  async createEnrollmentToken(
+    actor: Actor,
+  ): Promise<Result<{ token: string; expiresAtMs: number }, DomainError>> {
     if (actor.kind === 'user' && actor.user.role !== 'admin') {
       return err({ kind: 'forbidden', detail: 'enrolling racks needs the admin role' });
     }
@@ -91,7 +102,10 @@ export class RackService {
     const expiresAtMs = now + this.#d.enrollmentTokenTtlMs;
     await this.#d.store.transaction(async (tx) => {
       await tx.insertEnrollmentToken(hashSecret(token), actorName(actor), expiresAtMs, now);
-      await tx.appendEvents([rackEvent(actor, null, 'rack.enroll-token', 'Created a rack enrollment token', now)], now);
+      await tx.appendEvents(
+        [rackEvent(actor, null, 'rack.enroll-token', 'Created a rack enrollment token', now)],
+        now,
+      );
     });
     return ok({ token, expiresAtMs });
   }
@@ -125,13 +139,24 @@ export class RackService {
       };
       await tx.insertRack(rack);
       const events = await tx.appendEvents(
-        [rackEvent({ kind: 'rack', rackId: rack.id }, rack.id, 'rack.register', `Rack ${name} enrolled`, now)],
+        [
+          rackEvent(
+            { kind: 'rack', rackId: rack.id },
+            rack.id,
+            'rack.register',
+            `Rack ${name} enrolled`,
+            now,
+          ),
+        ],
         now,
       );
       return { rack, events };
     });
     if (result === undefined) {
-      return err({ kind: 'unauthenticated', detail: 'enrollment token is unknown, used or expired' });
+      return err({
+        kind: 'unauthenticated',
+        detail: 'enrollment token is unknown, used or expired',
+      });
     }
     this.#d.bus.publish(result.events);
     return ok({ rack: result.rack, secret });
@@ -161,7 +186,15 @@ export class RackService {
     await this.#d.store.updateRackSeen(rackId, { lastSeenAtMs: now, connected, ...hello });
     const message = connected ? 'Rack session opened' : 'Rack session closed';
     const stored = await this.#d.store.appendEvents(
-      [rackEvent({ kind: 'rack', rackId }, rackId, connected ? 'rack.connected' : 'rack.disconnected', message, now)],
+      [
+        rackEvent(
+          { kind: 'rack', rackId },
+          rackId,
+          connected ? 'rack.connected' : 'rack.disconnected',
+          message,
+          now,
+        ),
+      ],
       now,
     );
     this.#d.bus.publish(stored);
@@ -169,7 +202,11 @@ export class RackService {
 
   /** Records a heartbeat. */
   async heartbeat(rackId: string, health: RackHealth): Promise<void> {
-    await this.#d.store.updateRackSeen(rackId, { lastSeenAtMs: this.#d.clock.now(), connected: true, health });
+    await this.#d.store.updateRackSeen(rackId, {
+      lastSeenAtMs: this.#d.clock.now(),
+      connected: true,
+      health,
+    });
   }
 
   /** Commands the rack has not acknowledged yet, oldest first. */
@@ -195,7 +232,8 @@ export class RackService {
       const resolved: NewEvent[] = [];
       for (const e of events) {
         let machineId: string | null = e.machineId.length > 0 ? e.machineId : null;
-        if (machineId === null && e.mac.length > 0) machineId = (await tx.getMachineByMac(e.mac))?.id ?? null;
+        if (machineId === null && e.mac.length > 0)
+          machineId = (await tx.getMachineByMac(e.mac))?.id ?? null;
         resolved.push({
           id: e.id,
           kind: 'step',
@@ -217,8 +255,18 @@ export class RackService {
         if (event.machineId === null) continue;
         const machine = await tx.getMachine(event.machineId);
         if (machine === undefined) continue;
-        const step = { step: event.step, result: event.result, message: event.message, atMs: event.occurredAtMs };
-        const report: RackStepEvent = { ...event, machineId: machine.id, mac: '', data: { ...event.data } };
+        const step = {
+          step: event.step,
+          result: event.result,
+          message: event.message,
+          atMs: event.occurredAtMs,
+        };
+        const report: RackStepEvent = {
+          ...event,
+          machineId: machine.id,
+          mac: '',
+          data: { ...event.data },
+        };
         const action = impliedAction(machine.status, report);
         if (action === undefined) {
           await tx.updateMachine(machine.id, machine.version, { lastStep: step }, now);
@@ -233,14 +281,23 @@ export class RackService {
         const outcome = await runTransition(
           tx,
           machine,
-          { action, actor: { kind: 'rack', rackId }, message, patch: { lastStep: step }, data: { cause: event.id } },
+          {
+            action,
+            actor: { kind: 'rack', rackId },
+            message,
+            patch: { lastStep: step },
+            data: { cause: event.id },
+          },
           now,
           this.#d.timeouts,
         );
         if (!outcome.ok) {
           // Inside one transaction nothing else writes this machine, so `stale` cannot happen;
           // any other refusal means the report does not fit the status, which is fine to keep.
-          this.#d.logger.warn('step event did not advance machine', { machineId: machine.id, error: outcome.error.kind });
+          this.#d.logger.warn('step event did not advance machine', {
+            machineId: machine.id,
+            error: outcome.error.kind,
+          });
           continue;
         }
         all.push(...(await tx.appendEvents(outcome.value.events, now)));
@@ -268,11 +325,19 @@ export class RackService {
       );
       if (updated !== undefined) return;
     }
-    this.#d.logger.warn('could not record power state: machine kept changing', { machineId: result.machineId });
+    this.#d.logger.warn('could not record power state: machine kept changing', {
+      machineId: result.machineId,
+    });
   }
 }
 
-function rackEvent(actor: Actor, rackId: string | null, step: string, message: string, nowMs: number): NewEvent {
+function rackEvent(
+  actor: Actor,
+  rackId: string | null,
+  step: string,
+  message: string,
+  nowMs: number,
+): NewEvent {
   return {
     id: uuid(),
     kind: 'audit',
@@ -288,4 +353,3 @@ function rackEvent(actor: Actor, rackId: string | null, step: string, message: s
     occurredAtMs: nowMs,
   };
 }
-

@@ -24,7 +24,11 @@ export async function sweepTimeouts(deps: {
       data: { lastStep: machine.lastStep },
     });
     if (result.ok) count++;
-    else deps.logger.warn('timeout sweep could not end status', { machineId: machine.id, error: result.error.kind });
+    else
+      deps.logger.warn('timeout sweep could not end status', {
+        machineId: machine.id,
+        error: result.error.kind,
+      });
   }
   return count;
 }
@@ -32,7 +36,9 @@ export async function sweepTimeouts(deps: {
 function timeoutMessage(machine: Machine): string {
   const last = machine.lastStep;
   const lastText =
-    last === null ? 'no step was reported' : `last step ${last.step} ${last.result}${last.message ? `: ${last.message}` : ''}`;
+    last === null
+      ? 'no step was reported'
+      : `last step ${last.step} ${last.result}${last.message ? `: ${last.message}` : ''}`;
   return `Timed out in ${machine.status}; ${lastText}`;
 }
 

@@ -82,7 +82,7 @@ export async function runTransition(
     return err({
       kind: 'no-rack',
       machineId: machine.id,
-      detail: 'no rack agent serves this machine: enroll a rack, or set the machine\'s rack',
+      detail: "no rack agent serves this machine: enroll a rack, or set the machine's rack",
     });
   }
 
@@ -148,18 +148,18 @@ export async function runTransition(
   if (updated === undefined) return err({ kind: 'stale', machineId: machine.id });
 
   const transitionEvent: NewEvent = {
-      id: uuid(),
-      kind: 'transition',
-      machineId: machine.id,
-      rackId,
-      step: input.action,
-      result: 'succeeded',
-      fromStatus: machine.status,
-      toStatus: to,
-      actor: actorName(input.actor),
-      message: input.message,
-      data: input.data ?? {},
-      occurredAtMs: nowMs,
+    id: uuid(),
+    kind: 'transition',
+    machineId: machine.id,
+    rackId,
+    step: input.action,
+    result: 'succeeded',
+    fromStatus: machine.status,
+    toStatus: to,
+    actor: actorName(input.actor),
+    message: input.message,
+    data: input.data ?? {},
+    occurredAtMs: nowMs,
   };
   const events: NewEvent[] = [transitionEvent];
   const racksToNotify: string[] = [];
@@ -177,8 +177,15 @@ export async function runTransition(
       });
     } else {
       for (const body of commands) {
-        if (body.kind === 'boot-plan') await tx.dropPendingRackCommands(machine.id, 'boot-plan', nowMs);
-        await tx.insertRackCommand({ id: uuid(), rackId, machineId: machine.id, body, createdAtMs: nowMs });
+        if (body.kind === 'boot-plan')
+          await tx.dropPendingRackCommands(machine.id, 'boot-plan', nowMs);
+        await tx.insertRackCommand({
+          id: uuid(),
+          rackId,
+          machineId: machine.id,
+          body,
+          createdAtMs: nowMs,
+        });
       }
       racksToNotify.push(rackId);
     }
@@ -202,7 +209,16 @@ function timeoutFor(status: Machine['status'], timeouts: StatusTimeouts): number
       return timeouts.commissioningMs;
     case 'releasing':
       return timeouts.releasingMs;
-    default:
+    case 'deploying':
       return timeouts.deployingMs;
+    case 'new':
+    case 'ready':
+    case 'allocated':
+    case 'deployed':
+    case 'failed_commissioning':
+    case 'failed_deployment':
+    case 'failed_releasing':
+    case 'broken':
+      throw new Error(`lifecycle table starts a timeout in resting status ${status}`);
   }
 }

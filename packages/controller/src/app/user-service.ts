@@ -38,12 +38,19 @@ export class UserService {
   }
 
   /** Creates a user with a first API key (admins only). */
-  async create(actor: Actor, input: { username: string; role: Role }): Promise<Result<{ user: User; apiKey: string }, DomainError>> {
+  async create(
+    actor: Actor,
+    input: { username: string; role: Role },
+  ): Promise<Result<{ user: User; apiKey: string }, DomainError>> {
     if (actor.kind === 'user' && actor.user.role !== 'admin') {
       return err({ kind: 'forbidden', detail: 'creating users needs the admin role' });
     }
     if (!/^[a-z][a-z0-9._-]{0,62}$/.test(input.username)) {
-      return err({ kind: 'invalid', field: 'username', detail: 'usernames are 1–63 characters: a-z first, then a-z 0-9 . _ -' });
+      return err({
+        kind: 'invalid',
+        field: 'username',
+        detail: 'usernames are 1–63 characters: a-z first, then a-z 0-9 . _ -',
+      });
     }
     const now = this.#d.clock.now();
     const user: User = { id: uuid(), username: input.username, role: input.role, createdAtMs: now };
@@ -72,7 +79,8 @@ export class UserService {
         now,
       );
     });
-    if (result === undefined) return err({ kind: 'conflict', detail: `user ${input.username} already exists` });
+    if (result === undefined)
+      return err({ kind: 'conflict', detail: `user ${input.username} already exists` });
     this.#d.bus.publish(result);
     return ok({ user, apiKey: key });
   }
@@ -80,12 +88,17 @@ export class UserService {
   /** Lists users (admins see all; a user sees only themself). */
   async list(actor: Actor): Promise<User[]> {
     const users = await this.#d.store.listUsers();
-    return actor.kind === 'user' && actor.user.role !== 'admin' ? users.filter((u) => u.id === actor.user.id) : users;
+    return actor.kind === 'user' && actor.user.role !== 'admin'
+      ? users.filter((u) => u.id === actor.user.id)
+      : users;
   }
 
   /** Resolves an API key to its user; `unauthenticated` for anything else. */
   async authenticate(apiKey: string): Promise<Result<User, DomainError>> {
-    const denied: DomainError = { kind: 'unauthenticated', detail: 'missing, malformed or unknown API key' };
+    const denied: DomainError = {
+      kind: 'unauthenticated',
+      detail: 'missing, malformed or unknown API key',
+    };
     const match = KEY_PATTERN.exec(apiKey);
     if (match === null) return err(denied);
     const [, id, secret] = match;
@@ -97,8 +110,15 @@ export class UserService {
   }
 }
 
-function newKey(userId: string, name: string, nowMs: number): { key: string; record: Parameters<Store['insertApiKey']>[0] } {
+function newKey(
+  userId: string,
+  name: string,
+  nowMs: number,
+): { key: string; record: Parameters<Store['insertApiKey']>[0] } {
   const id = shortId(12);
   const secret = newSecret(32);
-  return { key: `ingot_${id}_${secret}`, record: { id, userId, secretHash: hashSecret(secret), name, createdAtMs: nowMs } };
+  return {
+    key: `ingot_${id}_${secret}`,
+    record: { id, userId, secretHash: hashSecret(secret), name, createdAtMs: nowMs },
+  };
 }

@@ -3,13 +3,7 @@
  * sees a proto message.
  */
 import { STEP_RESULTS, type StepResult } from '@ingot/common';
-import type {
-  Command,
-  Heartbeat,
-  Interface,
-  PowerResult,
-  StatusEvent,
-} from '@ingot/proto/rack/v1';
+import type { Command, Heartbeat, Interface, PowerResult, StatusEvent } from '@ingot/proto/rack/v1';
 import type { PowerState } from '../domain/machine/machine.ts';
 import type { RackCommand, RackHealth, RackInterface } from '../domain/rack.ts';
 import type { RackPowerResult, RackStepEvent } from '../app/rack-service.ts';
@@ -63,7 +57,8 @@ export function stepEventFromProto(e: StatusEvent): RackStepEvent {
 
 /** Converts a power result. */
 export function powerResultFromProto(p: PowerResult): RackPowerResult {
-  const state: PowerState = p.powerState === 'on' || p.powerState === 'off' ? p.powerState : 'unknown';
+  const state: PowerState =
+    p.powerState === 'on' || p.powerState === 'off' ? p.powerState : 'unknown';
   return {
     commandId: p.commandId,
     machineId: p.machineId,

@@ -110,7 +110,10 @@ export async function startRackServer(
   options: RackServerOptions,
 ): Promise<RackServerHandle> {
   const sessions = new Map<string, Session>();
-  const server = new Server({ 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 });
+  const server = new Server({
+    'grpc.keepalive_time_ms': 10_000,
+    'grpc.keepalive_timeout_ms': 5_000,
+  });
 
   const impl: RackServiceServer = {
     register(call, callback) {
@@ -124,11 +127,21 @@ export async function startRackServer(
         })
         .then((result) => {
           if (!result.ok) {
-            callback({ code: GrpcStatus.UNAUTHENTICATED, details: 'enrollment token is unknown, used or expired' });
+            callback({
+              code: GrpcStatus.UNAUTHENTICATED,
+              details: 'enrollment token is unknown, used or expired',
+            });
             return;
           }
-          logger.info('rack enrolled', { rackId: result.value.rack.id, name: result.value.rack.name });
-          callback(null, { rackId: result.value.rack.id, rackSecret: result.value.secret, name: result.value.rack.name });
+          logger.info('rack enrolled', {
+            rackId: result.value.rack.id,
+            name: result.value.rack.name,
+          });
+          callback(null, {
+            rackId: result.value.rack.id,
+            rackSecret: result.value.secret,
+            name: result.value.rack.name,
+          });
         })
         .catch((e: unknown) => {
           logger.error('register failed', { error: e });
@@ -151,11 +164,16 @@ export async function startRackServer(
         .then((auth) => {
           if (!auth.ok) {
             logger.warn('rack session refused', { rackId });
-            stream.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details: 'unknown rack or wrong secret' });
+            stream.emit('error', {
+              code: GrpcStatus.UNAUTHENTICATED,
+              details: 'unknown rack or wrong secret',
+            });
             return;
           }
           const s = new Session(rackId, stream, racks, logger.child({ rackId }));
-          sessions.get(rackId)?.end(GrpcStatus.ABORTED, 'replaced by a newer session of the same rack');
+          sessions
+            .get(rackId)
+            ?.end(GrpcStatus.ABORTED, 'replaced by a newer session of the same rack');
           sessions.set(rackId, s);
           session = s;
           for (const m of pending.splice(0)) handle(s, m);
@@ -223,7 +241,9 @@ export async function startRackServer(
         return;
       case 'leases':
         // Lease bookkeeping arrives with the network-boot work; acknowledge so the outbox drains.
-        s.send({ kind: { $case: 'eventAck', value: { eventIds: kind.value.leases.map((l) => l.id) } } });
+        s.send({
+          kind: { $case: 'eventAck', value: { eventIds: kind.value.leases.map((l) => l.id) } },
+        });
         return;
       case 'cacheInventory':
         return;
@@ -232,10 +252,14 @@ export async function startRackServer(
 
   server.addService(RackServiceService, impl);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (e, bound) => {
-      if (e !== null) reject(e);
-      else resolve(bound);
-    });
+    server.bindAsync(
+      `${options.host}:${options.port}`,
+      ServerCredentials.createInsecure(),
+      (e, bound) => {
+        if (e !== null) reject(e);
+        else resolve(bound);
+      },
+    );
   });
 
   return {

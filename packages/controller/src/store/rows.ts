@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unnecessary-type-conversion --
+   Number() stays on integer columns: PostgreSQL's driver returns bigint columns as strings. */
 /**
  * Row ⇄ domain conversion for the SQL store. Rows come from the database, so they are checked
  * (a corrupt status is a bug and throws) rather than trusted.
@@ -5,8 +7,18 @@
 import type { Selectable } from 'kysely';
 import type { EventRecord } from '../domain/event.ts';
 import { EVENT_KINDS, type EventKind } from '../domain/event.ts';
-import { isMachineStatus, BOOT_PURPOSES, type BootPurpose, type MachineStatus } from '../domain/machine/lifecycle.ts';
-import { ARCHITECTURES, type Architecture, type Machine, type PowerState } from '../domain/machine/machine.ts';
+import {
+  isMachineStatus,
+  BOOT_PURPOSES,
+  type BootPurpose,
+  type MachineStatus,
+} from '../domain/machine/lifecycle.ts';
+import {
+  ARCHITECTURES,
+  type Architecture,
+  type Machine,
+  type PowerState,
+} from '../domain/machine/machine.ts';
 import type { Rack, RackCommand, RackCommandBody } from '../domain/rack.ts';
 import { ROLES, type Role, type User } from '../domain/user.ts';
 import { STEP_RESULTS, type StepResult } from '@ingot/common';
@@ -22,6 +34,7 @@ function status(value: string): MachineStatus {
   throw new Error(`corrupt machine status in store: ${JSON.stringify(value)}`);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the stored shape
 function json<T>(text: string | null): T | null {
   return text === null ? null : (JSON.parse(text) as T);
 }
@@ -92,10 +105,12 @@ export function machineColumns(
   }
   if (m.powerState !== undefined) row.power_state = m.powerState;
   if (m.powerSeenAtMs !== undefined) row.power_seen_at = m.powerSeenAtMs;
-  if (m.deployment !== undefined) row.deployment = m.deployment === null ? null : JSON.stringify(m.deployment);
+  if (m.deployment !== undefined)
+    row.deployment = m.deployment === null ? null : JSON.stringify(m.deployment);
   if (m.statusMessage !== undefined) row.status_message = m.statusMessage;
   if (m.statusDeadlineMs !== undefined) row.status_deadline = m.statusDeadlineMs;
-  if (m.lastStep !== undefined) row.last_step = m.lastStep === null ? null : JSON.stringify(m.lastStep);
+  if (m.lastStep !== undefined)
+    row.last_step = m.lastStep === null ? null : JSON.stringify(m.lastStep);
   if (m.bootPurpose !== undefined) row.boot_purpose = m.bootPurpose;
   if (m.version !== undefined) row.version = m.version;
   if (m.createdAtMs !== undefined) row.created_at = m.createdAtMs;

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-unnecessary-type-conversion --
+   Number() stays on counts and row counts: PostgreSQL's driver returns bigint as strings. */
 /**
  * The `Store` over Kysely: one query layer for SQLite (the embedded default) and PostgreSQL
  * (several controllers). The few statements whose correctness under contention differs between
@@ -44,6 +46,11 @@ export class SqlStore implements Store {
   }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    return this.#transaction(work);
+  }
+
+  /** Like `transaction`, typed as this class so methods can reach the transaction's connection. */
+  async #transaction<T>(work: (tx: SqlStore) => Promise<T>): Promise<T> {
     if (this.#inTransaction) return work(this);
     return this.#db
       .transaction()
@@ -53,15 +60,19 @@ export class SqlStore implements Store {
   }
 
   async insertMachine(machine: NewMachine): Promise<void> {
-    await this.transaction(async (tx) => {
-      const db = (tx as SqlStore).#db;
+    await this.#transaction(async (tx) => {
+      const db = tx.#db;
       await db
         .insertInto('machines')
         .values({
-          ...(machineColumns({ ...machine, version: 1, updatedAtMs: machine.createdAtMs }) as Database['machines']),
+          ...(machineColumns({
+            ...machine,
+            version: 1,
+            updatedAtMs: machine.createdAtMs,
+          }) as Database['machines']),
         })
         .execute();
-      await (tx as SqlStore).#writeMacsAndTags(machine.id, machine.macs, machine.tags);
+      await tx.#writeMacsAndTags(machine.id, machine.macs, machine.tags);
     });
   }
 
@@ -99,10 +110,18 @@ export class SqlStore implements Store {
     // Chunk the IN lists: SQLite limits bound parameters per statement.
     for (let i = 0; i < ids.length; i += 900) {
       const chunk = ids.slice(i, i + 900);
-      for (const r of await this.#db.selectFrom('machine_macs').selectAll().where('machine_id', 'in', chunk).execute()) {
+      for (const r of await this.#db
+        .selectFrom('machine_macs')
+        .selectAll()
+        .where('machine_id', 'in', chunk)
+        .execute()) {
         macs.set(r.machine_id, [...(macs.get(r.machine_id) ?? []), r.mac]);
       }
-      for (const r of await this.#db.selectFrom('machine_tags').selectAll().where('machine_id', 'in', chunk).execute()) {
+      for (const r of await this.#db
+        .selectFrom('machine_tags')
+        .selectAll()
+        .where('machine_id', 'in', chunk)
+        .execute()) {
         tags.set(r.machine_id, [...(tags.get(r.machine_id) ?? []), r.tag]);
       }
     }
@@ -115,12 +134,20 @@ export class SqlStore implements Store {
   }
 
   async getMachineByMac(mac: string): Promise<Machine | undefined> {
-    const row = await this.#db.selectFrom('machine_macs').select('machine_id').where('mac', '=', mac).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('machine_macs')
+      .select('machine_id')
+      .where('mac', '=', mac)
+      .executeTakeFirst();
     return row === undefined ? undefined : this.getMachine(row.machine_id);
   }
 
   async getMachineByHostname(hostname: string): Promise<Machine | undefined> {
-    const rows = await this.#db.selectFrom('machines').selectAll().where('hostname', '=', hostname).execute();
+    const rows = await this.#db
+      .selectFrom('machines')
+      .selectAll()
+      .where('hostname', '=', hostname)
+      .execute();
     return (await this.#hydrate(rows))[0];
   }
 
@@ -148,8 +175,7 @@ export class SqlStore implements Store {
     patch: MachinePatch,
     nowMs: number,
   ): Promise<Machine | undefined> {
-    return this.transaction(async (tx) => {
-      const self = tx as SqlStore;
+    return this.#transaction(async (self) => {
       const { macs, tags, ...scalar } = patch;
       const result = await self.#db
         .updateTable('machines')
@@ -164,8 +190,8 @@ export class SqlStore implements Store {
   }
 
   async deleteMachine(id: string): Promise<boolean> {
-    return this.transaction(async (tx) => {
-      const db = (tx as SqlStore).#db;
+    return this.#transaction(async (tx) => {
+      const db = tx.#db;
       await db.deleteFrom('machine_macs').where('machine_id', '=', id).execute();
       await db.deleteFrom('machine_tags').where('machine_id', '=', id).execute();
       const r = await db.deleteFrom('machines').where('id', '=', id).executeTakeFirst();
@@ -187,7 +213,9 @@ export class SqlStore implements Store {
     const c = constraints;
     if (c.name !== undefined) {
       const name = c.name;
-      candidate = candidate.where((eb) => eb.or([eb('hostname', '=', name), eb('machines.id', '=', name)]));
+      candidate = candidate.where((eb) =>
+        eb.or([eb('hostname', '=', name), eb('machines.id', '=', name)]),
+      );
     }
     if (c.arch !== undefined) candidate = candidate.where('arch', '=', c.arch);
     if (c.cpuCount !== undefined) candidate = candidate.where('cpu_count', '>=', c.cpuCount);
@@ -196,9 +224,10 @@ export class SqlStore implements Store {
     if (c.zone !== undefined) candidate = candidate.where('zone', '=', c.zone);
     if (c.pool !== undefined) candidate = candidate.where('pool', '=', c.pool);
     for (const tag of c.tags ?? []) {
-      candidate = candidate.where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('machine_tags')
+      candidate = candidate.where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('machine_tags')
             .select('machine_tags.tag')
             .whereRef('machine_tags.machine_id', '=', 'machines.id')
             .where('machine_tags.tag', '=', tag),
@@ -206,10 +235,11 @@ export class SqlStore implements Store {
       );
     }
     for (const tag of c.notTags ?? []) {
-      candidate = candidate.where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('machine_tags')
+      candidate = candidate.where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('machine_tags')
               .select('machine_tags.tag')
               .whereRef('machine_tags.machine_id', '=', 'machines.id')
               .where('machine_tags.tag', '=', tag),
@@ -251,7 +281,10 @@ export class SqlStore implements Store {
   }
 
   async countMachines(): Promise<number> {
-    const r = await this.#db.selectFrom('machines').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const r = await this.#db
+      .selectFrom('machines')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -288,33 +321,54 @@ export class SqlStore implements Store {
     let q = this.#db.selectFrom('events').selectAll();
     if (filter.machineId !== undefined) q = q.where('machine_id', '=', filter.machineId);
     if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
-    const rows = await q.orderBy('seq').limit(filter.limit ?? 1000).execute();
+    const rows = await q
+      .orderBy('seq')
+      .limit(filter.limit ?? 1000)
+      .execute();
     return rows.map(eventFromRow);
   }
 
   async insertUser(user: User): Promise<void> {
     await this.#db
       .insertInto('users')
-      .values({ id: user.id, username: user.username, role: user.role, created_at: user.createdAtMs })
+      .values({
+        id: user.id,
+        username: user.username,
+        role: user.role,
+        created_at: user.createdAtMs,
+      })
       .execute();
   }
 
   async getUser(id: string): Promise<User | undefined> {
-    const row = await this.#db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : userFromRow(row);
   }
 
   async getUserByName(username: string): Promise<User | undefined> {
-    const row = await this.#db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('users')
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
     return row === undefined ? undefined : userFromRow(row);
   }
 
   async listUsers(): Promise<User[]> {
-    return (await this.#db.selectFrom('users').selectAll().orderBy('username').execute()).map(userFromRow);
+    return (await this.#db.selectFrom('users').selectAll().orderBy('username').execute()).map(
+      userFromRow,
+    );
   }
 
   async countUsers(): Promise<number> {
-    const r = await this.#db.selectFrom('users').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    const r = await this.#db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirstOrThrow();
     return Number(r.n);
   }
 
@@ -332,7 +386,11 @@ export class SqlStore implements Store {
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
-    const row = await this.#db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined
       ? undefined
       : {
@@ -344,10 +402,21 @@ export class SqlStore implements Store {
         };
   }
 
-  async insertEnrollmentToken(tokenHash: string, createdBy: string, expiresAtMs: number, nowMs: number): Promise<void> {
+  async insertEnrollmentToken(
+    tokenHash: string,
+    createdBy: string,
+    expiresAtMs: number,
+    nowMs: number,
+  ): Promise<void> {
     await this.#db
       .insertInto('enrollment_tokens')
-      .values({ token_hash: tokenHash, created_by: createdBy, created_at: nowMs, expires_at: expiresAtMs, used_at: null })
+      .values({
+        token_hash: tokenHash,
+        created_by: createdBy,
+        created_at: nowMs,
+        expires_at: expiresAtMs,
+        used_at: null,
+      })
       .execute();
   }
 
@@ -381,18 +450,21 @@ export class SqlStore implements Store {
   }
 
   async getRack(id: string): Promise<Rack | undefined> {
-    const row = await this.#db.selectFrom('racks').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.#db
+      .selectFrom('racks')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : rackFromRow(row);
   }
 
   async listRacks(): Promise<Rack[]> {
-    return (await this.#db.selectFrom('racks').selectAll().orderBy('name').execute()).map(rackFromRow);
+    return (await this.#db.selectFrom('racks').selectAll().orderBy('name').execute()).map(
+      rackFromRow,
+    );
   }
 
-  async updateRackSeen(
-    id: string,
-    update: Parameters<Store['updateRackSeen']>[1],
-  ): Promise<void> {
+  async updateRackSeen(id: string, update: Parameters<Store['updateRackSeen']>[1]): Promise<void> {
     await this.#db
       .updateTable('racks')
       .set({
@@ -401,13 +473,17 @@ export class SqlStore implements Store {
         ...(update.health === undefined ? {} : { health: JSON.stringify(update.health) }),
         ...(update.hostname === undefined ? {} : { hostname: update.hostname }),
         ...(update.version === undefined ? {} : { version: update.version }),
-        ...(update.interfaces === undefined ? {} : { interfaces: JSON.stringify(update.interfaces) }),
+        ...(update.interfaces === undefined
+          ? {}
+          : { interfaces: JSON.stringify(update.interfaces) }),
       })
       .where('id', '=', id)
       .execute();
   }
 
-  async insertRackCommand(command: Parameters<Store['insertRackCommand']>[0]): Promise<RackCommand> {
+  async insertRackCommand(
+    command: Parameters<Store['insertRackCommand']>[0],
+  ): Promise<RackCommand> {
     const row = await this.#db
       .insertInto('rack_commands')
       .values({

@@ -24,7 +24,9 @@ export interface EventStreamDeps {
 }
 
 function reject(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`,
+  );
 }
 
 /** Serves `/ws` on `server`. Returns a function that closes every socket. */

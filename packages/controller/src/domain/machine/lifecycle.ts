@@ -101,82 +101,87 @@ const broken: Transition = T('broken', { kind: 'clear-timeout' });
  * The lifecycle table: `TRANSITIONS[status][action]` is the transition, or absent when the action
  * is not allowed in that status. `mark_broken` is allowed from every status except `broken`.
  */
-export const TRANSITIONS: { readonly [S in MachineStatus]: Partial<Record<MachineAction, Transition>> } =
-  {
-    new: {
-      commission: startCommissioning,
-      mark_broken: broken,
-    },
-    commissioning: {
-      commissioned: T('ready', { kind: 'clear-timeout' }, { kind: 'set-boot-plan', purpose: 'local' }),
-      commission_failed: fail('failed_commissioning'),
-      timeout: fail('failed_commissioning'),
-      abort: T('new', { kind: 'clear-timeout' }, { kind: 'power', action: 'off', pxeOnce: false }),
-      mark_broken: broken,
-    },
-    ready: {
-      commission: startCommissioning,
-      allocate: T('allocated', { kind: 'set-owner' }),
-      mark_broken: broken,
-    },
-    allocated: {
-      deploy: T(
-        'deploying',
-        { kind: 'set-deployment' },
-        { kind: 'set-boot-plan', purpose: 'install' },
-        { kind: 'power', action: 'on', pxeOnce: true },
-        { kind: 'start-timeout' },
-      ),
-      release: backToReady,
-      mark_broken: broken,
-    },
-    deploying: {
-      deployed: T('deployed', { kind: 'clear-timeout' }, { kind: 'set-boot-plan', purpose: 'local' }),
-      deploy_failed: fail('failed_deployment'),
-      timeout: fail('failed_deployment'),
-      abort: T(
-        'allocated',
-        { kind: 'clear-timeout' },
-        { kind: 'set-boot-plan', purpose: 'local' },
-        { kind: 'power', action: 'off', pxeOnce: false },
-      ),
-      mark_broken: broken,
-    },
-    deployed: {
-      release: startReleasing,
-      mark_broken: broken,
-    },
-    releasing: {
-      released: backToReady,
-      release_failed: fail('failed_releasing'),
-      timeout: fail('failed_releasing'),
-      mark_broken: broken,
-    },
-    failed_commissioning: {
-      commission: startCommissioning,
-      mark_broken: broken,
-    },
-    failed_deployment: {
-      deploy: T(
-        'deploying',
-        { kind: 'set-deployment' },
-        { kind: 'set-boot-plan', purpose: 'install' },
-        { kind: 'power', action: 'on', pxeOnce: true },
-        { kind: 'start-timeout' },
-      ),
-      release: startReleasing,
-      mark_broken: broken,
-    },
-    failed_releasing: {
-      release: startReleasing,
-      mark_broken: broken,
-    },
-    broken: {
-      // MAAS returns a fixed machine to ready only if it had been commissioned; Ingot keeps it
-      // simple and explicit: fixed → ready with no owner, the operator recommissions if in doubt.
-      mark_fixed: backToReady,
-    },
-  };
+export const TRANSITIONS: {
+  readonly [S in MachineStatus]: Partial<Record<MachineAction, Transition>>;
+} = {
+  new: {
+    commission: startCommissioning,
+    mark_broken: broken,
+  },
+  commissioning: {
+    commissioned: T(
+      'ready',
+      { kind: 'clear-timeout' },
+      { kind: 'set-boot-plan', purpose: 'local' },
+    ),
+    commission_failed: fail('failed_commissioning'),
+    timeout: fail('failed_commissioning'),
+    abort: T('new', { kind: 'clear-timeout' }, { kind: 'power', action: 'off', pxeOnce: false }),
+    mark_broken: broken,
+  },
+  ready: {
+    commission: startCommissioning,
+    allocate: T('allocated', { kind: 'set-owner' }),
+    mark_broken: broken,
+  },
+  allocated: {
+    deploy: T(
+      'deploying',
+      { kind: 'set-deployment' },
+      { kind: 'set-boot-plan', purpose: 'install' },
+      { kind: 'power', action: 'on', pxeOnce: true },
+      { kind: 'start-timeout' },
+    ),
+    release: backToReady,
+    mark_broken: broken,
+  },
+  deploying: {
+    deployed: T('deployed', { kind: 'clear-timeout' }, { kind: 'set-boot-plan', purpose: 'local' }),
+    deploy_failed: fail('failed_deployment'),
+    timeout: fail('failed_deployment'),
+    abort: T(
+      'allocated',
+      { kind: 'clear-timeout' },
+      { kind: 'set-boot-plan', purpose: 'local' },
+      { kind: 'power', action: 'off', pxeOnce: false },
+    ),
+    mark_broken: broken,
+  },
+  deployed: {
+    release: startReleasing,
+    mark_broken: broken,
+  },
+  releasing: {
+    released: backToReady,
+    release_failed: fail('failed_releasing'),
+    timeout: fail('failed_releasing'),
+    mark_broken: broken,
+  },
+  failed_commissioning: {
+    commission: startCommissioning,
+    mark_broken: broken,
+  },
+  failed_deployment: {
+    deploy: T(
+      'deploying',
+      { kind: 'set-deployment' },
+      { kind: 'set-boot-plan', purpose: 'install' },
+      { kind: 'power', action: 'on', pxeOnce: true },
+      { kind: 'start-timeout' },
+    ),
+    release: startReleasing,
+    mark_broken: broken,
+  },
+  failed_releasing: {
+    release: startReleasing,
+    mark_broken: broken,
+  },
+  broken: {
+    // MAAS returns a fixed machine to ready only if it had been commissioned; Ingot keeps it
+    // simple and explicit: fixed → ready with no owner, the operator recommissions if in doubt.
+    mark_fixed: backToReady,
+  },
+};
 
 /** Statuses a machine only leaves by an operator's action (nothing times them out). */
 export const RESTING_STATUSES: ReadonlySet<MachineStatus> = new Set([

@@ -24,7 +24,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema
           .createTable('api_keys')
           .addColumn('id', 'text', (c) => c.primaryKey())
-          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('user_id', 'text', (c) =>
+            c.notNull().references('users.id').onDelete('cascade'),
+          )
           .addColumn('secret_hash', 'text', (c) => c.notNull())
           .addColumn('name', 'text', (c) => c.notNull())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -56,21 +58,41 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('machines_status').on('machines').columns(['status', 'id']).execute();
-        await db.schema.createIndex('machines_deadline').on('machines').column('status_deadline').execute();
+        await db.schema
+          .createIndex('machines_status')
+          .on('machines')
+          .columns(['status', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('machines_deadline')
+          .on('machines')
+          .column('status_deadline')
+          .execute();
         await db.schema
           .createTable('machine_macs')
           .addColumn('mac', 'text', (c) => c.primaryKey())
-          .addColumn('machine_id', 'text', (c) => c.notNull().references('machines.id').onDelete('cascade'))
+          .addColumn('machine_id', 'text', (c) =>
+            c.notNull().references('machines.id').onDelete('cascade'),
+          )
           .execute();
-        await db.schema.createIndex('machine_macs_machine').on('machine_macs').column('machine_id').execute();
+        await db.schema
+          .createIndex('machine_macs_machine')
+          .on('machine_macs')
+          .column('machine_id')
+          .execute();
         await db.schema
           .createTable('machine_tags')
-          .addColumn('machine_id', 'text', (c) => c.notNull().references('machines.id').onDelete('cascade'))
+          .addColumn('machine_id', 'text', (c) =>
+            c.notNull().references('machines.id').onDelete('cascade'),
+          )
           .addColumn('tag', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('machine_tags_pk', ['machine_id', 'tag'])
           .execute();
-        await db.schema.createIndex('machine_tags_tag').on('machine_tags').columns(['tag', 'machine_id']).execute();
+        await db.schema
+          .createIndex('machine_tags_tag')
+          .on('machine_tags')
+          .columns(['tag', 'machine_id'])
+          .execute();
         await db.schema
           .createTable('events')
           .addColumn('seq', sql.raw(serial), (c) =>
@@ -90,7 +112,11 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('occurred_at', 'bigint', (c) => c.notNull())
           .addColumn('recorded_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('events_machine').on('events').columns(['machine_id', 'seq']).execute();
+        await db.schema
+          .createIndex('events_machine')
+          .on('events')
+          .columns(['machine_id', 'seq'])
+          .execute();
         await db.schema
           .createTable('racks')
           .addColumn('id', 'text', (c) => c.primaryKey())
