@@ -1,0 +1,197 @@
+import { createJsonLogger, systemClock, type Clock, type Logger } from '@ingot/common';
+import { validateAgentConfig, type AgentConfig, type HostPort } from './config.ts';
+import { createCommandHandler } from './commands/command-handler.ts';
+import type { RackIdentity } from './domain/identity.ts';
+import { createEventRecorder, type EventRecorder } from './events/event-recorder.ts';
+import { startHttpServer, createHttpApp, type HttpServerHandle } from './http/http-server.ts';
+import { createMachineApi } from './http/machine-api.ts';
+import { describeInterfaces, type InterfaceTable } from './net/interfaces.ts';
+import type { PowerDriver } from './power/driver.ts';
+import { createManualPowerDriver } from './power/drivers/manual.ts';
+import { createPowerRegistry } from './power/registry.ts';
+import type { SetPowerOptions } from './power/set-power.ts';
+import { ensureIdentity, type EnrollError } from './rpc/enroll.ts';
+import { createSessionClient, type SessionStatus } from './rpc/session-client.ts';
+import { openAgentStore, type AgentStore } from './state/agent-store.ts';
+
+/** How long applied command ids are remembered for deduplication. */
+const APPLIED_COMMAND_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+/** Optional collaborators; defaults are the real ones. */
+export interface AgentDeps {
+  readonly clock?: Clock;
+  /** Defaults to JSON lines on stderr at `config.logLevel`. */
+  readonly logger?: Logger;
+  /** The registry's explicit list; defaults to the drivers this build ships (manual). */
+  readonly powerDrivers?: readonly PowerDriver<unknown>[];
+  /** Power retry/verify policy; tests shrink the delays. */
+  readonly setPowerOptions?: SetPowerOptions;
+  /** Aborting it closes the agent; during startup it also cancels enrollment retries. */
+  readonly signal?: AbortSignal;
+  /** `os.networkInterfaces()` stand-in for tests. */
+  readonly interfaceTable?: InterfaceTable;
+}
+
+/** Why {@link startAgent} failed; branch on `kind`. */
+export type AgentStartErrorKind = EnrollError['kind'] | 'invalid-config' | 'http-listen';
+
+/**
+ * Thrown by {@link startAgent} for failures an operator must fix (bad flags, refused token,
+ * port in use). The CLI prints `message` and exits non-zero.
+ */
+export class AgentStartError extends Error {
+  readonly kind: AgentStartErrorKind;
+
+  constructor(kind: AgentStartErrorKind, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AgentStartError';
+    this.kind = kind;
+  }
+}
+
+/** A running agent. */
+export interface AgentHandle {
+  /** The rack id from enrollment. */
+  rackId(): string | undefined;
+  /** Where the machine-facing HTTP server listens (real port when 0 was configured). */
+  readonly httpAddress: HostPort;
+  /** Durable state, for inspection (tests, diagnostics). Closed by {@link AgentHandle.close}. */
+  readonly store: AgentStore;
+  /** Appends events to the outbox (future DHCP/TFTP services, tests). */
+  readonly events: EventRecorder;
+  /** Whether a controller session is established. */
+  session(): SessionStatus;
+  /** Stops the session, waits for running commands, closes HTTP and the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a rack agent: opens `DATA/agent.db`, enrolls if it has no identity yet (retrying while
+ * no controller answers), serves the machine-facing HTTP API, and holds the controller session
+ * until closed. Throws {@link AgentStartError} for operator-fixable failures; everything after
+ * startup (controller down, credentials refused) is logged and retried, never thrown.
+ */
+export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<AgentHandle> {
+  const valid = validateAgentConfig(config);
+  if (!valid.ok) {
+    throw new AgentStartError('invalid-config', `${valid.error.field}: ${valid.error.message}`);
+  }
+  const clock = deps.clock ?? systemClock;
+  const logger =
+    deps.logger ??
+    createJsonLogger((line) => process.stderr.write(line), config.logLevel, {
+      service: 'rack-agent',
+    });
+  // Built first: a duplicate driver type is a bug that must stop us before any side effect.
+  const registry = createPowerRegistry(deps.powerDrivers ?? [createManualPowerDriver()]);
+  const lifetime = new AbortController();
+  const abortFromCaller = (): void => lifetime.abort();
+  deps.signal?.addEventListener('abort', abortFromCaller, { once: true });
+  if (deps.signal?.aborted === true) lifetime.abort();
+
+  const store = openAgentStore({ dataDir: config.dataDir, clock });
+  let identity: RackIdentity;
+  let http: HttpServerHandle;
+  const recorder = createEventRecorder({ store, clock, logger });
+  const interfaces = describeInterfaces(config.interfaces, logger, deps.interfaceTable);
+  const commands = createCommandHandler({
+    store,
+    registry,
+    recorder,
+    clock,
+    logger,
+    signal: lifetime.signal,
+    ...(deps.setPowerOptions === undefined ? {} : { setPowerOptions: deps.setPowerOptions }),
+  });
+  try {
+    store.pruneAppliedCommands(clock.now() - APPLIED_COMMAND_RETENTION_MS);
+    const enrolled = await ensureIdentity({
+      store,
+      addresses: config.controllers,
+      enrollmentToken: config.enrollmentToken,
+      registration: { hostname: config.hostname, version: config.version, interfaces },
+      reconnect: config.reconnect,
+      logger,
+      signal: lifetime.signal,
+    });
+    if (!enrolled.ok) throw new AgentStartError(enrolled.error.kind, enrolled.error.message);
+    identity = enrolled.value;
+    const app = createHttpApp(logger);
+    app.route('/', createMachineApi({ store, recorder, logger }));
+    try {
+      http = await startHttpServer(app, config.http);
+    } catch (error: unknown) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new AgentStartError(
+        'http-listen',
+        `cannot listen on ${config.http.host}:${config.http.port}: ${reason}`,
+        { cause: error },
+      );
+    }
+  } catch (error: unknown) {
+    deps.signal?.removeEventListener('abort', abortFromCaller);
+    store.close();
+    throw error;
+  }
+
+  const startedAtMs = clock.now();
+  const session = createSessionClient({
+    addresses: config.controllers,
+    identity,
+    store,
+    recorder,
+    commands,
+    clock,
+    logger,
+    reconnect: config.reconnect,
+    hello: () => ({
+      version: config.version,
+      hostname: config.hostname,
+      interfaces,
+      networkConfigVersion: store.networkConfig()?.version ?? 0,
+    }),
+    heartbeat: () => ({
+      sentAtMs: clock.now(),
+      uptimeSeconds: Math.max(0, Math.floor((clock.now() - startedAtMs) / 1000)),
+      outboxDepth: store.outboxDepth(),
+      bootPlans: store.bootPlanCount(),
+      rssBytes: process.memoryUsage.rss(),
+      // DHCP, TFTP and the image cache arrive in later issues; say so rather than omit them.
+      services: { http: 'ok', dhcp: 'disabled', tftp: 'disabled', images: 'disabled' },
+    }),
+  });
+  const sessionLoop = session.run(lifetime.signal).catch((error: unknown) => {
+    logger.error('session loop crashed', { error });
+  });
+  logger.info('rack agent started', {
+    rackId: identity.rackId,
+    http: `${http.address.host}:${http.address.port}`,
+    controllers: config.controllers,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      lifetime.abort();
+      await sessionLoop;
+      await commands.idle();
+      await http.close();
+      store.close();
+      logger.info('rack agent stopped');
+    })();
+    return closing;
+  };
+  // From here on, the caller's signal means "close", not just "stop retrying enrollment".
+  deps.signal?.removeEventListener('abort', abortFromCaller);
+  deps.signal?.addEventListener('abort', () => void close(), { once: true });
+  if (deps.signal?.aborted === true) void close();
+
+  return {
+    rackId: () => identity.rackId,
+    httpAddress: http.address,
+    store,
+    events: recorder,
+    session: () => session.status(),
+    close,
+  };
+}
