@@ -84,7 +84,7 @@ main(process.argv.slice(2)).then(
     if (e instanceof UsageError) {
       process.stderr.write(`ingot: ${e.message}\n\n${USAGE}`);
       process.exitCode = 2;
-    } else if (e instanceof ApiError) {
+    } else if (e instanceof ApiError || (e instanceof Error && e.name === 'AgentStartError')) {
       process.stderr.write(`ingot: ${e.message}\n`);
       process.exitCode = 1;
     } else {

@@ -1,0 +1,190 @@
+/**
+ * Starts the controller and the rack agent as real processes through the `ingot` CLI, on
+ * loopback ports, and stops them by PID. Every test gets its own data directories.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts');
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A temporary directory removed by `cleanup`. */
+export function tempDir(prefix: string): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `ingot-${prefix}-`));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** A process started by a test. */
+export interface Proc {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends a signal to this process only. */
+  signal(sig: NodeJS.Signals): void;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function startCli(args: string[], readyPattern: RegExp, timeoutMs = 30_000): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, INGOT_URL: '', INGOT_API_KEY: '' },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`could not start ingot ${args.join(' ')}`);
+  const proc: Proc = {
+    child,
+    pid,
+    output: () => out,
+    signal: (sig) => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
+    },
+    exited,
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      process.kill(pid, 'SIGTERM');
+      const timer = setTimeout(() => proc.signal('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  return new Promise((resolveProc, reject) => {
+    const timer = setTimeout(() => {
+      proc.signal('SIGKILL');
+      reject(new Error(`ingot ${args[0] ?? ''} did not become ready in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    const check = (): void => {
+      if (readyPattern.test(out)) {
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolveProc(proc);
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`ingot ${args[0] ?? ''} exited (${String(code)}) before it was ready:\n${out}`),
+      );
+    });
+  });
+}
+
+/** A running controller process. */
+export interface ControllerProc extends Proc {
+  readonly url: string;
+  readonly grpc: string;
+  readonly adminKey: string;
+}
+
+/** Starts `ingot controller` on fresh loopback ports (or the given ones, to restart in place). */
+export async function startControllerProc(options: {
+  dataDir: string;
+  httpPort?: number;
+  grpcPort?: number;
+  args?: string[];
+}): Promise<ControllerProc> {
+  const httpPort = options.httpPort ?? (await freePort());
+  const grpcPort = options.grpcPort ?? (await freePort());
+  const proc = await startCli(
+    [
+      'controller',
+      '--data',
+      options.dataDir,
+      '--http',
+      `127.0.0.1:${httpPort}`,
+      '--grpc',
+      `127.0.0.1:${grpcPort}`,
+      '--log-level',
+      'warn',
+      ...(options.args ?? []),
+    ],
+    /listening on http:/,
+  );
+  return {
+    ...proc,
+    url: `http://127.0.0.1:${httpPort}`,
+    grpc: `127.0.0.1:${grpcPort}`,
+    adminKey: readFileSync(join(options.dataDir, 'admin.key'), 'utf8').trim(),
+  };
+}
+
+/** A running agent process. */
+export interface AgentProc extends Proc {
+  /** Base URL of its machine-facing HTTP server. */
+  readonly url: string;
+}
+
+/** Starts `ingot agent`. */
+export async function startAgentProc(options: {
+  controller: string;
+  dataDir: string;
+  enrollToken?: string;
+  httpPort?: number;
+}): Promise<AgentProc> {
+  const httpPort = options.httpPort ?? (await freePort());
+  const proc = await startCli(
+    [
+      'agent',
+      '--controller',
+      options.controller,
+      '--data',
+      options.dataDir,
+      '--http',
+      `127.0.0.1:${httpPort}`,
+      '--log-level',
+      'warn',
+      ...(options.enrollToken === undefined ? [] : ['--enroll-token', options.enrollToken]),
+    ],
+    /rack agent running/,
+  );
+  return { ...proc, url: `http://127.0.0.1:${httpPort}` };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Building blocks the end-to-end scenarios share: a controller with one enrolled agent, users,
+ * ready machines, and a simulated machine that reports its boot and install steps to the agent the
+ * way the boot environment will.
+ */
+import { expect } from 'vitest';
+import { api, type EventJson, type MachineJson } from './api.ts';
+import {
+  startAgentProc,
+  startControllerProc,
+  tempDir,
+  waitFor,
+  type AgentProc,
+  type ControllerProc,
+} from './processes.ts';
+
+/** The steps a machine reports during a deployment to disk (DESIGN.md §3), in order. */
+export const DEPLOY_STEPS = [
+  'dhcp.ack',
+  'boot.nbp',
+  'boot.config',
+  'boot.kernel',
+  'boot.initrd',
+  'boot.squashfs',
+  'install.storage',
+  'install.image',
+  'install.bootloader',
+  'install.reboot',
+] as const;
+
+/** A controller and an enrolled agent in temporary directories. */
+export interface Site {
+  controller: ControllerProc;
+  agent: AgentProc;
+  controllerDir: string;
+  agentDir: string;
+  cleanup(): Promise<void>;
+}
+
+/** Starts a controller, creates an enrollment token and starts an agent with it. */
+export async function startSite(controllerArgs: string[] = []): Promise<Site> {
+  const cdir = tempDir('controller');
+  const adir = tempDir('agent');
+  const controller = await startControllerProc({ dataDir: cdir.path, args: controllerArgs });
+  const token = await api<{ token: string }>(
+    controller.url,
+    controller.adminKey,
+    'POST',
+    '/api/v1/racks/enroll-tokens',
+  );
+  expect(token.status).toBe(201);
+  const agent = await startAgentProc({
+    controller: controller.grpc,
+    dataDir: adir.path,
+    enrollToken: token.body.token,
+  });
+  const site: Site = {
+    controller,
+    agent,
+    controllerDir: cdir.path,
+    agentDir: adir.path,
+    async cleanup() {
+      await site.agent.stop();
+      await site.controller.stop();
+      cdir.cleanup();
+      adir.cleanup();
+    },
+  };
+  await waitFor('the rack to connect', async () => {
+    const racks = await api<{ status: string }[]>(
+      controller.url,
+      controller.adminKey,
+      'GET',
+      '/api/v1/racks',
+    );
+    return racks.body.length === 1 && racks.body[0]?.status === 'healthy' ? true : undefined;
+  });
+  return site;
+}
+
+/** Creates a user and returns its API key. */
+export async function createUser(site: Site, username: string): Promise<string> {
+  const r = await api<{ api_key: string }>(
+    site.controller.url,
+    site.controller.adminKey,
+    'POST',
+    '/api/v1/users',
+    {
+      username,
+      role: 'user',
+    },
+  );
+  expect(r.status).toBe(201);
+  return r.body.api_key;
+}
+
+/** Creates a machine straight into `ready` with the operator's facts. */
+export async function createReadyMachine(
+  site: Site,
+  index: number,
+  extra: Record<string, unknown> = {},
+): Promise<MachineJson> {
+  const mac = `52:54:00:${((index >> 16) & 0xff).toString(16).padStart(2, '0')}:${(
+    (index >> 8) &
+    0xff
+  )
+    .toString(16)
+    .padStart(2, '0')}:${(index & 0xff).toString(16).padStart(2, '0')}`;
+  const r = await api<MachineJson>(
+    site.controller.url,
+    site.controller.adminKey,
+    'POST',
+    '/api/v1/machines',
+    {
+      hostname: `node-${index}`,
+      arch: 'amd64',
+      macs: [mac],
+      cpu_count: 8,
+      memory_mib: 16384,
+      storage_gib: 500,
+      commission: false,
+      power: { type: 'manual', params: {} },
+      ...extra,
+    },
+  );
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body;
+}
+
+/** Reports one step to the agent as the machine would. Returns the event id the agent gave it. */
+export async function reportStep(
+  site: Site,
+  machineId: string,
+  step: string,
+  result: 'started' | 'succeeded' | 'failed' | 'info' = 'succeeded',
+  message = `${step} ${result}`,
+): Promise<string> {
+  const r = await api<{ id: string }>(site.agent.url, undefined, 'POST', '/api/v1/machine-events', {
+    machine_id: machineId,
+    step,
+    result,
+    message,
+  });
+  expect(r.status, JSON.stringify(r.body)).toBe(202);
+  return r.body.id;
+}
+
+/** Reads a machine. */
+export async function getMachine(site: Site, key: string, id: string): Promise<MachineJson> {
+  const r = await api<MachineJson>(site.controller.url, key, 'GET', `/api/v1/machines/${id}`);
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+/** Waits until the machine reaches `status`. */
+export async function waitForStatus(
+  site: Site,
+  key: string,
+  id: string,
+  status: string,
+  timeoutMs = 30_000,
+): Promise<MachineJson> {
+  return waitFor(
+    `machine ${id} to be ${status}`,
+    async () => {
+      const m = await getMachine(site, key, id);
+      return m.status === status ? m : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** All events of a machine, oldest first. */
+export async function machineEvents(site: Site, key: string, id: string): Promise<EventJson[]> {
+  const r = await api<EventJson[]>(
+    site.controller.url,
+    key,
+    'GET',
+    `/api/v1/machines/${id}/events?limit=10000`,
+  );
+  expect(r.status).toBe(200);
+  return r.body;
+}
+
+/** Waits until the machine has an event with this step and result (e.g. the rack's `power.on`). */
+export async function waitForStep(
+  site: Site,
+  key: string,
+  id: string,
+  step: string,
+  result = 'succeeded',
+): Promise<void> {
+  await waitFor(`${step} ${result} for ${id}`, async () =>
+    (await machineEvents(site, key, id)).some((e) => e.step === step && e.result === result)
+      ? true
+      : undefined,
+  );
+}
