@@ -1,6 +1,7 @@
 /**
  * Opens the embedded SQLite store: better-sqlite3 in WAL mode, migrated to the latest version.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import Sqlite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type MigrationProvider } from 'kysely';
 import { migrations } from './migrations/index.ts';
@@ -13,6 +14,9 @@ import { SqlStore } from './sql-store.ts';
  * schema.
  */
 export async function openSqliteStore(file: string): Promise<SqlStore> {
+  // The database holds key hashes and, later, encrypted BMC secrets: readable by its owner only.
+  // SQLite gives the -wal and -shm files the same mode as the database file.
+  if (file !== ':memory:' && !existsSync(file)) writeFileSync(file, '', { mode: 0o600 });
   const database = new Sqlite(file);
   database.pragma('journal_mode = WAL');
   // NORMAL is durable across process crashes in WAL mode; FULL adds power-loss durability.
