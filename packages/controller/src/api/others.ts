@@ -2,6 +2,7 @@
  * `/api/v1/events`, `/api/v1/racks` and `/api/v1/users`.
  */
 import { createRoute, z } from '@hono/zod-openapi';
+import type { EventRecord } from '../domain/event.ts';
 import { ERRORS, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from './context.ts';
 import { CreateUserBody, EventDto, RackDto, UserDto, eventDto, rackDto, userDto } from './dto.ts';
 import { unwrap } from './problem.ts';
@@ -83,7 +84,17 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
     });
     if (actor.kind === 'user' && actor.user.role !== 'admin' && q.machine === undefined) {
       const visible = new Set((await deps.machines.list(actor)).map((m) => m.id));
-      events = events.filter((e) => e.machineId !== null && visible.has(e.machineId));
+      const limit = q.limit ?? 1000;
+      // Filtering one page could leave it short or empty while more visible events follow, and a
+      // client paging with `after` would stop early: read on until the page is full or the end.
+      const page: EventRecord[] = [];
+      for (let batch = events; ;) {
+        page.push(...batch.filter((e) => e.machineId !== null && visible.has(e.machineId)));
+        const last = batch.at(-1);
+        if (page.length >= limit || batch.length < limit || last === undefined) break;
+        batch = await deps.store.listEvents({ afterSeq: last.seq, limit });
+      }
+      events = page.slice(0, limit);
     }
     return c.json(events.map(eventDto), 200);
   });

@@ -14,6 +14,7 @@ import type {
   Machine,
   PowerConfig,
 } from '../domain/machine/machine.ts';
+import { isValidHostname } from '../domain/machine/machine.ts';
 import { mayActOn, maySee } from '../domain/user.ts';
 import { actorName, type Actor } from './actor.ts';
 import { shortId, uuid } from './ids.ts';
@@ -102,6 +103,13 @@ export class MachineService {
     }
     if (input.rackId !== undefined && (await store.getRack(input.rackId)) === undefined) {
       return err({ kind: 'invalid', field: 'rack', detail: `no rack with id ${input.rackId}` });
+    }
+    if (input.hostname !== undefined && !isValidHostname(input.hostname)) {
+      return err({
+        kind: 'invalid',
+        field: 'hostname',
+        detail: `${input.hostname} is not a valid host name (RFC 1123)`,
+      });
     }
     const id = await this.#freeId();
     const hostname = input.hostname ?? `machine-${id}`;
@@ -197,8 +205,19 @@ export class MachineService {
   ): Promise<Result<Machine, DomainError>> {
     const denied = requireAdmin(actor);
     if (denied !== undefined) return err(denied);
+    if (input.hostname !== undefined && !isValidHostname(input.hostname)) {
+      return err({
+        kind: 'invalid',
+        field: 'hostname',
+        detail: `${input.hostname} is not a valid host name (RFC 1123)`,
+      });
+    }
     return this.#withRetry(id, actor, async (machine, tx, now) => {
       if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_fixed' });
+      // As on create: commands for a rack that does not exist would never be delivered.
+      if (typeof input.rackId === 'string' && (await tx.getRack(input.rackId)) === undefined) {
+        return err({ kind: 'invalid', field: 'rack', detail: `no rack with id ${input.rackId}` });
+      }
       if (input.hostname !== undefined && input.hostname !== machine.hostname) {
         const other = await tx.getMachineByHostname(input.hostname);
         if (other !== undefined)
@@ -218,7 +237,9 @@ export class MachineService {
       }
       const updated = await tx.updateMachine(id, machine.version, input, now);
       if (updated === undefined) return err({ kind: 'stale', machineId: id });
-      const changed = Object.keys(input).sort();
+      // The API passes every optional field, most of them undefined: name only those given.
+      const given = Object.keys(input) as (keyof UpdateMachineInput)[];
+      const changed = given.filter((k) => input[k] !== undefined).sort();
       return ok({
         machine: updated,
         events: [auditEvent(actor, updated, 'update', `Updated ${changed.join(', ')}`, now)],
@@ -231,28 +252,30 @@ export class MachineService {
   async delete(actor: Actor, id: string): Promise<Result<void, DomainError>> {
     const denied = requireAdmin(actor);
     if (denied !== undefined) return err(denied);
-    const machine = await this.#d.store.getMachine(id);
-    if (machine === undefined) return err({ kind: 'not-found', entity: 'machine', id });
-    if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_broken' });
-    if (
-      machine.status === 'deploying' ||
-      machine.status === 'commissioning' ||
-      machine.status === 'releasing'
-    ) {
-      return err({
-        kind: 'conflict',
-        detail: `machine ${id} is ${machine.status}; abort or wait before deleting it`,
-      });
-    }
     const now = this.#d.clock.now();
-    const stored = await this.#d.store.transaction(async (tx) => {
-      await tx.deleteMachine(id);
-      return tx.appendEvents(
-        [auditEvent(actor, machine, 'delete', `Deleted ${machine.hostname}`, now)],
-        now,
-      );
-    });
-    this.#d.bus.publish(stored);
+    // Check and delete in one transaction, so a deploy that starts in between cannot be deleted.
+    const result = await this.#d.store.transaction(
+      async (tx): Promise<Result<EventRecord[], DomainError>> => {
+        const machine = await tx.getMachine(id);
+        if (machine === undefined) return err({ kind: 'not-found', entity: 'machine', id });
+        if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_broken' });
+        if (
+          machine.status === 'deploying' ||
+          machine.status === 'commissioning' ||
+          machine.status === 'releasing'
+        ) {
+          return err({
+            kind: 'conflict',
+            detail: `machine ${id} is ${machine.status}; abort or wait before deleting it`,
+          });
+        }
+        await tx.deleteMachine(id);
+        const event = auditEvent(actor, machine, 'delete', `Deleted ${machine.hostname}`, now);
+        return ok(await tx.appendEvents([event], now));
+      },
+    );
+    if (!result.ok) return result;
+    this.#d.bus.publish(result.value);
     return ok(undefined);
   }
 

@@ -165,6 +165,8 @@ export class SqlStore implements Store {
     }
     q = q.orderBy('hostname');
     if (filter.limit !== undefined) q = q.limit(filter.limit);
+    // SQLite accepts OFFSET only after a LIMIT, where -1 means none (PostgreSQL takes it alone).
+    else if (filter.offset !== undefined && this.#dialect === 'sqlite') q = q.limit(-1);
     if (filter.offset !== undefined) q = q.offset(filter.offset);
     return this.#hydrate(await q.execute());
   }

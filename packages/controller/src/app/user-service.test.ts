@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  createServiceFixture,
+  snapshotStore,
+  type FixtureUser,
+  type ServiceFixture,
+} from '../testing/index.ts';
+
+let f: ServiceFixture;
+let alice: FixtureUser;
+
+beforeEach(async () => {
+  f = await createServiceFixture();
+  alice = await f.addUser('alice');
+});
+
+afterEach(async () => {
+  await f.close();
+});
+
+describe('authenticate', () => {
+  it('resolves a good key to its user', async () => {
+    expect(await f.users.authenticate(alice.apiKey)).toEqual({ ok: true, value: alice.user });
+    expect(await f.users.authenticate(f.admin.apiKey)).toEqual({ ok: true, value: f.admin.user });
+  });
+
+  const cases: Record<string, (key: string) => string> = {
+    'wrong secret': (key) => key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'),
+    'unknown key id': (key) => key.replace(/^ingot_[a-z0-9]{12}_/, 'ingot_aaaaaaaaaaaa_'),
+    empty: () => '',
+    'not a key': () => 'hunter2',
+    'prefix only': (key) => key.slice(0, 19),
+    'secret too short': (key) => key.slice(0, -1),
+    'secret too long': (key) => `${key}A`,
+    'upper-case id': (key) =>
+      key.replace(/^ingot_([a-z0-9]{12})/, (_, id: string) => `ingot_${id.toUpperCase()}`),
+    'with the Bearer prefix': (key) => `Bearer ${key}`,
+    'surrounding space': (key) => ` ${key} `,
+    'another prefix': (key) => key.replace(/^ingot_/, 'maas_'),
+  };
+
+  it.each(Object.entries(cases))('refuses %s', async (_, mangle) => {
+    const key = mangle(alice.apiKey);
+    expect(key).not.toBe(alice.apiKey);
+    expect(await f.users.authenticate(key)).toEqual({
+      ok: false,
+      error: { kind: 'unauthenticated', detail: 'missing, malformed or unknown API key' },
+    });
+  });
+
+  it('stores only a hash of the secret', async () => {
+    const id = /^ingot_([a-z0-9]{12})_/.exec(alice.apiKey)?.[1] ?? '';
+    const record = await f.store.getApiKey(id);
+    expect(record?.userId).toBe(alice.user.id);
+    expect(alice.apiKey).not.toContain(record?.secretHash ?? '');
+    expect(record?.secretHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('create', () => {
+  it('creates a user whose key works, and writes an audit event', async () => {
+    f.bus.clear();
+    const created = await f.users.create(f.admin.actor, { username: 'bob', role: 'admin' });
+    if (!created.ok) throw new Error(created.error.kind);
+    expect(created.value.user).toMatchObject({
+      username: 'bob',
+      role: 'admin',
+      createdAtMs: f.clock.now(),
+    });
+    expect(await f.users.authenticate(created.value.apiKey)).toEqual({
+      ok: true,
+      value: created.value.user,
+    });
+    expect(f.bus.published).toMatchObject([
+      { kind: 'audit', step: 'user.create', actor: 'user:admin' },
+    ]);
+  });
+
+  it.each(
+    Object.entries({
+      'by a non-admin': { as: 'alice', username: 'bob', kind: 'forbidden' },
+      'with a taken name': { as: 'admin', username: 'alice', kind: 'conflict' },
+      'with an upper-case name': { as: 'admin', username: 'Bob', kind: 'invalid' },
+      'with an empty name': { as: 'admin', username: '', kind: 'invalid' },
+      'with a name starting with a digit': { as: 'admin', username: '1bob', kind: 'invalid' },
+      'with a name of 64 characters': {
+        as: 'admin',
+        username: `b${'o'.repeat(63)}`,
+        kind: 'invalid',
+      },
+    } as const),
+  )('refuses a user %s and writes nothing', async (_, c) => {
+    const before = await snapshotStore(f.store);
+    const actor = c.as === 'admin' ? f.admin.actor : alice.actor;
+    const created = await f.users.create(actor, { username: c.username, role: 'user' });
+    expect(created).toMatchObject({ ok: false, error: { kind: c.kind } });
+    expect(await snapshotStore(f.store)).toEqual(before);
+  });
+});
+
+describe('list and bootstrap', () => {
+  it('shows admins every user and users only themselves', async () => {
+    expect((await f.users.list(f.admin.actor)).map((u) => u.username)).toEqual(['admin', 'alice']);
+    expect(await f.users.list(alice.actor)).toEqual([alice.user]);
+  });
+
+  it('creates the admin only on first start', async () => {
+    expect(await f.users.bootstrapAdmin()).toBeUndefined();
+    expect(await f.store.countUsers()).toBe(2);
+  });
+});

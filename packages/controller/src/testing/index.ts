@@ -1,0 +1,21 @@
+/**
+ * Test doubles and fixtures for the controller, for its own tests and for other packages and
+ * `test/` (the `@ingot/controller/testing` subpath). Nothing here is used in production.
+ */
+export { RecordingRackNotifier } from './recording-rack-notifier.ts';
+export { RecordingEventBus } from './recording-event-bus.ts';
+export {
+  bootPlanBody,
+  newEvent,
+  newMachine,
+  newUser,
+  rackStep,
+  uniqueMac,
+} from './domain-fixtures.ts';
+export {
+  createServiceFixture,
+  type FixtureUser,
+  type ServiceFixture,
+  type ServiceFixtureOptions,
+} from './service-fixture.ts';
+export { snapshotStore, type StoreSnapshot } from './store-snapshot.ts';

@@ -1,0 +1,150 @@
+/**
+ * The controller's services wired on a real in-memory SQLite store, a {@link FakeClock}, a
+ * recording event bus and a recording rack notifier: what service and API tests start from.
+ */
+import { FakeClock, silentLogger, type Logger } from '@ingot/common';
+import type { Actor } from '../app/actor.ts';
+import { MachineService, type CreateMachineInput } from '../app/machine-service.ts';
+import type { Store } from '../app/ports.ts';
+import { RackService } from '../app/rack-service.ts';
+import { DEFAULT_TIMEOUTS, type StatusTimeouts } from '../app/transition-runner.ts';
+import { UserService } from '../app/user-service.ts';
+import type { Machine } from '../domain/machine/machine.ts';
+import type { Rack } from '../domain/rack.ts';
+import type { Role, User } from '../domain/user.ts';
+import { openSqliteStore } from '../store/sqlite.ts';
+import { uniqueMac } from './domain-fixtures.ts';
+import { RecordingEventBus } from './recording-event-bus.ts';
+import { RecordingRackNotifier } from './recording-rack-notifier.ts';
+
+/** A user made by the fixture, with its API key and the actor to act as it. */
+export interface FixtureUser {
+  readonly user: User;
+  readonly apiKey: string;
+  readonly actor: Actor;
+}
+
+/** Options of {@link createServiceFixture}. */
+export interface ServiceFixtureOptions {
+  readonly clock?: FakeClock | undefined;
+  readonly timeouts?: StatusTimeouts | undefined;
+  readonly logger?: Logger | undefined;
+  /** Where the store lives; default `:memory:`. */
+  readonly file?: string | undefined;
+  readonly enrollmentTokenTtlMs?: number | undefined;
+}
+
+/** Services, their fakes, and helpers to set up common states. Call `close()` when done. */
+export interface ServiceFixture {
+  readonly store: Store;
+  readonly clock: FakeClock;
+  readonly bus: RecordingEventBus;
+  readonly notifier: RecordingRackNotifier;
+  readonly timeouts: StatusTimeouts;
+  readonly machines: MachineService;
+  readonly racks: RackService;
+  readonly users: UserService;
+  /** The bootstrap admin. */
+  readonly admin: FixtureUser;
+  /** Creates a user with the given role. */
+  addUser(username: string, role?: Role): Promise<FixtureUser>;
+  /** Enrolls a rack through a one-time token, as an agent would. */
+  enrollRack(hostname?: string): Promise<{ rack: Rack; secret: string }>;
+  /** Creates a machine as the admin; `commission: false` by default, so it is `ready`. */
+  createMachine(input?: Partial<CreateMachineInput>): Promise<Machine>;
+  /** Creates a ready machine and allocates it (by name) to `owner`. */
+  allocatedMachine(owner: FixtureUser, input?: Partial<CreateMachineInput>): Promise<Machine>;
+  close(): Promise<void>;
+}
+
+/** Opens a store and builds the services over it. Throws if any setup step fails. */
+export async function createServiceFixture(
+  options: ServiceFixtureOptions = {},
+): Promise<ServiceFixture> {
+  const store = await openSqliteStore(options.file ?? ':memory:');
+  const clock = options.clock ?? new FakeClock();
+  const bus = new RecordingEventBus();
+  const notifier = new RecordingRackNotifier();
+  const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+  const users = new UserService({ store, bus, clock });
+  const machines = new MachineService({ store, bus, racks: notifier, clock, timeouts });
+  const racks = new RackService({
+    store,
+    bus,
+    racks: notifier,
+    clock,
+    logger: options.logger ?? silentLogger,
+    timeouts,
+    enrollmentTokenTtlMs: options.enrollmentTokenTtlMs ?? 3_600_000,
+  });
+
+  const adminKey = await users.bootstrapAdmin();
+  const adminUser = await store.getUserByName('admin');
+  if (adminKey === undefined || adminUser === undefined) throw new Error('no bootstrap admin');
+  const admin: FixtureUser = {
+    user: adminUser,
+    apiKey: adminKey,
+    actor: { kind: 'user', user: adminUser },
+  };
+
+  const addUser = async (username: string, role: Role = 'user'): Promise<FixtureUser> => {
+    const created = await users.create(admin.actor, { username, role });
+    if (!created.ok) throw new Error(`could not create user ${username}: ${created.error.kind}`);
+    const { user, apiKey } = created.value;
+    return { user, apiKey, actor: { kind: 'user', user } };
+  };
+
+  const enrollRack = async (hostname = 'rack-1'): Promise<{ rack: Rack; secret: string }> => {
+    const token = await racks.createEnrollmentToken(admin.actor);
+    if (!token.ok) throw new Error(`no enrollment token: ${token.error.kind}`);
+    const registered = await racks.register({
+      token: token.value.token,
+      hostname,
+      version: 'test',
+      interfaces: [],
+    });
+    if (!registered.ok) throw new Error(`could not enroll rack: ${registered.error.kind}`);
+    return registered.value;
+  };
+
+  const createMachine = async (input: Partial<CreateMachineInput> = {}): Promise<Machine> => {
+    const created = await machines.create(admin.actor, {
+      arch: 'amd64',
+      macs: [uniqueMac()],
+      cpuCount: 4,
+      memoryMib: 8192,
+      storageGib: 100,
+      commission: false,
+      ...input,
+    });
+    if (!created.ok) throw new Error(`could not create machine: ${created.error.kind}`);
+    return created.value;
+  };
+
+  const allocatedMachine = async (
+    owner: FixtureUser,
+    input: Partial<CreateMachineInput> = {},
+  ): Promise<Machine> => {
+    const machine = await createMachine(input);
+    const allocated = await machines.allocate(owner.actor, { name: machine.id });
+    if (!allocated.ok) throw new Error(`could not allocate: ${allocated.error.kind}`);
+    return allocated.value;
+  };
+
+  return {
+    store,
+    clock,
+    bus,
+    notifier,
+    timeouts,
+    machines,
+    racks,
+    users,
+    admin,
+    addUser,
+    enrollRack,
+    createMachine,
+    allocatedMachine,
+    close: () => store.close(),
+  };
+}
