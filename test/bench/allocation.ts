@@ -24,7 +24,9 @@ async function seed(dbFile: string, count: number): Promise<void> {
           cpuCount: 4 + (j % 4) * 4,
           memoryMib: 8192 * (1 + (j % 4)),
           storageGib: 500,
-          macs: [`02:00:${[j >> 24, j >> 16, j >> 8, j].map((b) => (b & 0xff).toString(16).padStart(2, '0')).join(':')}`],
+          macs: [
+            `02:00:${[j >> 24, j >> 16, j >> 8, j].map((b) => (b & 0xff).toString(16).padStart(2, '0')).join(':')}`,
+          ],
           tags: j % 3 === 0 ? ['ssd'] : ['hdd'],
           zone: `zone-${j % 4}`,
           pool: 'default',
@@ -56,7 +58,11 @@ export async function benchAllocation(machines: number): Promise<BenchResult[]> 
     await seed(join(dir.path, 'ingot.db'), machines);
     const seedMs = performance.now() - seedStart;
     const controller = await startController(
-      { dataDir: dir.path, http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 } },
+      {
+        dataDir: dir.path,
+        http: { host: '127.0.0.1', port: 0 },
+        grpc: { host: '127.0.0.1', port: 0 },
+      },
       silentLogger,
     );
     try {
@@ -75,7 +81,17 @@ export async function benchAllocation(machines: number): Promise<BenchResult[]> 
       const results: BenchResult[] = [];
       for (const [name, body] of [
         ['any', {}],
-        ['constrained', { arch: 'amd64', cpu_count: 8, mem: 16384, tags: ['ssd'], not_tags: ['gpu'], zone: 'zone-1' }],
+        [
+          'constrained',
+          {
+            arch: 'amd64',
+            cpu_count: 8,
+            mem: 16384,
+            tags: ['ssd'],
+            not_tags: ['gpu'],
+            zone: 'zone-1',
+          },
+        ],
       ] as const) {
         for (let i = 0; i < 20; i++) await allocate(body); // warm-up
         const samples: number[] = [];

@@ -18,11 +18,20 @@ export async function benchEvents(count: number): Promise<BenchResult> {
   const cdir = tempDir('bench-ev-c');
   const adir = tempDir('bench-ev-a');
   const controller = await startController(
-    { dataDir: cdir.path, http: { host: '127.0.0.1', port: 0 }, grpc: { host: '127.0.0.1', port: 0 } },
+    {
+      dataDir: cdir.path,
+      http: { host: '127.0.0.1', port: 0 },
+      grpc: { host: '127.0.0.1', port: 0 },
+    },
     silentLogger,
   );
   const key = readFileSync(controller.adminKeyFile, 'utf8').trim();
-  const token = await api<{ token: string }>(controller.httpUrl, key, 'POST', '/api/v1/racks/enroll-tokens');
+  const token = await api<{ token: string }>(
+    controller.httpUrl,
+    key,
+    'POST',
+    '/api/v1/racks/enroll-tokens',
+  );
   const agent = await startAgent(
     defaultAgentConfig({
       controllers: [controller.grpcAddress],
@@ -49,12 +58,20 @@ export async function benchEvents(count: number): Promise<BenchResult> {
     const before = tap.events.length;
     const start = performance.now();
     for (let i = 0; i < count; i++) {
-      agent.events.recordStatus({ machineId: id, step: 'install.image', result: 'info', message: `chunk ${i}` });
+      agent.events.recordStatus({
+        machineId: id,
+        step: 'install.image',
+        result: 'info',
+        message: `chunk ${i}`,
+      });
     }
     const recordedMs = performance.now() - start;
     await waitFor(
       `${count} events on /ws`,
-      () => Promise.resolve(tap.events.filter((e) => e.step === 'install.image').length >= count ? true : undefined),
+      () =>
+        Promise.resolve(
+          tap.events.filter((e) => e.step === 'install.image').length >= count ? true : undefined,
+        ),
       300_000,
     );
     const totalMs = performance.now() - start;
