@@ -147,4 +147,13 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.cjs', 'vitest.config.ts'],
     extends: [tseslint.configs.disableTypeChecked],
   },
+  {
+    // pnpm loads .pnpmfile.cjs as CommonJS.
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', process: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
 );
