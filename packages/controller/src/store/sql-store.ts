@@ -1,5 +1,3 @@
-/* eslint-disable @typescript-eslint/no-unnecessary-type-conversion --
-   Number() stays on counts and row counts: PostgreSQL's driver returns bigint as strings. */
 /**
  * The `Store` over Kysely: one query layer for SQLite (the embedded default) and PostgreSQL
  * (several controllers). The few statements whose correctness under contention differs between
@@ -15,14 +13,9 @@ import type { ApiKeyRecord, User } from '../domain/user.ts';
 import type { EventFilter, MachineFilter, MachinePatch, NewMachine, Store } from '../app/ports.ts';
 import type { Dialect } from './migrations/index.ts';
 import type { Database } from './schema.ts';
-import {
-  commandFromRow,
-  eventFromRow,
-  machineColumns,
-  machineFromRow,
-  rackFromRow,
-  userFromRow,
-} from './rows.ts';
+import * as accounts from './sql-accounts.ts';
+import * as racks from './sql-racks.ts';
+import { eventFromRow, machineColumns, machineFromRow } from './rows.ts';
 
 const EVENT_BATCH = 500;
 
@@ -331,77 +324,31 @@ export class SqlStore implements Store {
   }
 
   async insertUser(user: User): Promise<void> {
-    await this.#db
-      .insertInto('users')
-      .values({
-        id: user.id,
-        username: user.username,
-        role: user.role,
-        created_at: user.createdAtMs,
-      })
-      .execute();
+    return accounts.insertUser(this.#db, user);
   }
 
   async getUser(id: string): Promise<User | undefined> {
-    const row = await this.#db
-      .selectFrom('users')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row === undefined ? undefined : userFromRow(row);
+    return accounts.getUser(this.#db, id);
   }
 
   async getUserByName(username: string): Promise<User | undefined> {
-    const row = await this.#db
-      .selectFrom('users')
-      .selectAll()
-      .where('username', '=', username)
-      .executeTakeFirst();
-    return row === undefined ? undefined : userFromRow(row);
+    return accounts.getUserByName(this.#db, username);
   }
 
   async listUsers(): Promise<User[]> {
-    return (await this.#db.selectFrom('users').selectAll().orderBy('username').execute()).map(
-      userFromRow,
-    );
+    return accounts.listUsers(this.#db);
   }
 
   async countUsers(): Promise<number> {
-    const r = await this.#db
-      .selectFrom('users')
-      .select((eb) => eb.fn.countAll().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(r.n);
+    return accounts.countUsers(this.#db);
   }
 
   async insertApiKey(key: ApiKeyRecord): Promise<void> {
-    await this.#db
-      .insertInto('api_keys')
-      .values({
-        id: key.id,
-        user_id: key.userId,
-        secret_hash: key.secretHash,
-        name: key.name,
-        created_at: key.createdAtMs,
-      })
-      .execute();
+    return accounts.insertApiKey(this.#db, key);
   }
 
   async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
-    const row = await this.#db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row === undefined
-      ? undefined
-      : {
-          id: row.id,
-          userId: row.user_id,
-          secretHash: row.secret_hash,
-          name: row.name,
-          createdAtMs: Number(row.created_at),
-        };
+    return accounts.getApiKey(this.#db, id);
   }
 
   async insertEnrollmentToken(
@@ -410,119 +357,41 @@ export class SqlStore implements Store {
     expiresAtMs: number,
     nowMs: number,
   ): Promise<void> {
-    await this.#db
-      .insertInto('enrollment_tokens')
-      .values({
-        token_hash: tokenHash,
-        created_by: createdBy,
-        created_at: nowMs,
-        expires_at: expiresAtMs,
-        used_at: null,
-      })
-      .execute();
+    return accounts.insertEnrollmentToken(this.#db, tokenHash, createdBy, expiresAtMs, nowMs);
   }
 
   async consumeEnrollmentToken(tokenHash: string, nowMs: number): Promise<boolean> {
-    const r = await this.#db
-      .updateTable('enrollment_tokens')
-      .set({ used_at: nowMs })
-      .where('token_hash', '=', tokenHash)
-      .where('used_at', 'is', null)
-      .where('expires_at', '>', nowMs)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    return accounts.consumeEnrollmentToken(this.#db, tokenHash, nowMs);
   }
 
   async insertRack(rack: Rack): Promise<void> {
-    await this.#db
-      .insertInto('racks')
-      .values({
-        id: rack.id,
-        name: rack.name,
-        secret_hash: rack.secretHash,
-        hostname: rack.hostname,
-        version: rack.version,
-        interfaces: JSON.stringify(rack.interfaces),
-        created_at: rack.createdAtMs,
-        last_seen_at: rack.lastSeenAtMs,
-        connected: rack.connected ? 1 : 0,
-        health: rack.health === null ? null : JSON.stringify(rack.health),
-      })
-      .execute();
+    return racks.insertRack(this.#db, rack);
   }
 
   async getRack(id: string): Promise<Rack | undefined> {
-    const row = await this.#db
-      .selectFrom('racks')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row === undefined ? undefined : rackFromRow(row);
+    return racks.getRack(this.#db, id);
   }
 
   async listRacks(): Promise<Rack[]> {
-    return (await this.#db.selectFrom('racks').selectAll().orderBy('name').execute()).map(
-      rackFromRow,
-    );
+    return racks.listRacks(this.#db);
   }
 
   async updateRackSeen(id: string, update: Parameters<Store['updateRackSeen']>[1]): Promise<void> {
-    await this.#db
-      .updateTable('racks')
-      .set({
-        last_seen_at: update.lastSeenAtMs,
-        connected: update.connected ? 1 : 0,
-        ...(update.health === undefined ? {} : { health: JSON.stringify(update.health) }),
-        ...(update.hostname === undefined ? {} : { hostname: update.hostname }),
-        ...(update.version === undefined ? {} : { version: update.version }),
-        ...(update.interfaces === undefined
-          ? {}
-          : { interfaces: JSON.stringify(update.interfaces) }),
-      })
-      .where('id', '=', id)
-      .execute();
+    return racks.updateRackSeen(this.#db, id, update);
   }
 
   async insertRackCommand(
     command: Parameters<Store['insertRackCommand']>[0],
   ): Promise<RackCommand> {
-    const row = await this.#db
-      .insertInto('rack_commands')
-      .values({
-        id: command.id,
-        rack_id: command.rackId,
-        machine_id: command.machineId,
-        kind: command.body.kind,
-        body: JSON.stringify(command.body),
-        created_at: command.createdAtMs,
-        acked_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    return commandFromRow(row);
+    return racks.insertRackCommand(this.#db, command);
   }
 
   async pendingRackCommands(rackId: string): Promise<RackCommand[]> {
-    const rows = await this.#db
-      .selectFrom('rack_commands')
-      .selectAll()
-      .where('rack_id', '=', rackId)
-      .where('acked_at', 'is', null)
-      .orderBy('seq')
-      .execute();
-    return rows.map(commandFromRow);
+    return racks.pendingRackCommands(this.#db, rackId);
   }
 
   async ackRackCommands(rackId: string, ids: readonly string[], nowMs: number): Promise<number> {
-    if (ids.length === 0) return 0;
-    const r = await this.#db
-      .updateTable('rack_commands')
-      .set({ acked_at: nowMs })
-      .where('rack_id', '=', rackId)
-      .where('id', 'in', [...ids])
-      .where('acked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    return racks.ackRackCommands(this.#db, rackId, ids, nowMs);
   }
 
   async dropPendingRackCommands(
@@ -530,16 +399,7 @@ export class SqlStore implements Store {
     kind: RackCommandBody['kind'],
     nowMs: number,
   ): Promise<number> {
-    // A superseded command is marked acknowledged (by nobody) rather than deleted, so the log of
-    // what the controller asked for stays complete.
-    const r = await this.#db
-      .updateTable('rack_commands')
-      .set({ acked_at: nowMs })
-      .where('machine_id', '=', machineId)
-      .where('kind', '=', kind)
-      .where('acked_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    return racks.dropPendingRackCommands(this.#db, machineId, kind, nowMs);
   }
 
   async close(): Promise<void> {
