@@ -17,6 +17,7 @@ import { RackService } from './app/rack-service.ts';
 import { startTimeoutSweeper } from './app/timeout-sweeper.ts';
 import { DEFAULT_TIMEOUTS, type StatusTimeouts } from './app/transition-runner.ts';
 import { UserService } from './app/user-service.ts';
+import { SubnetService } from './app/subnet-service.ts';
 import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import { attachEventStream } from './ws/event-stream.ts';
@@ -79,6 +80,8 @@ export async function startController(
     enrollmentTokenTtlMs: 24 * 3600_000,
   });
 
+  const subnets = new SubnetService({ store, bus, racks: racksNotifier, clock });
+
   const adminKeyFile = join(config.dataDir, 'admin.key');
   const adminKey = await users.bootstrapAdmin();
   if (adminKey !== undefined) {
@@ -98,6 +101,7 @@ export async function startController(
       machines,
       racks,
       users,
+      subnets,
       store,
       clock,
       heartbeatIntervalMs,

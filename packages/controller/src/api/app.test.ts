@@ -36,6 +36,7 @@ beforeEach(async () => {
       machines: f.machines,
       racks: f.racks,
       users: f.users,
+      subnets: f.subnets,
       store: f.store,
       clock: f.clock,
       heartbeatIntervalMs: 5_000,

@@ -9,6 +9,7 @@ import type { MachineService } from '../app/machine-service.ts';
 import type { Store } from '../app/ports.ts';
 import type { RackService } from '../app/rack-service.ts';
 import type { UserService } from '../app/user-service.ts';
+import type { SubnetService } from '../app/subnet-service.ts';
 import type { User } from '../domain/user.ts';
 import { ProblemDto } from './dto.ts';
 
@@ -17,6 +18,7 @@ export interface ApiDeps {
   readonly machines: MachineService;
   readonly racks: RackService;
   readonly users: UserService;
+  readonly subnets: SubnetService;
   /** Read-only queries (event listing) go straight to the store port. */
   readonly store: Pick<Store, 'listEvents'>;
   readonly clock: Clock;

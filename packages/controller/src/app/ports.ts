@@ -7,6 +7,7 @@ import type { AllocationConstraints, Machine } from '../domain/machine/machine.t
 import type { MachineStatus } from '../domain/machine/lifecycle.ts';
 import type { Rack, RackCommand, RackCommandBody, RackHealth } from '../domain/rack.ts';
 import type { ApiKeyRecord, User } from '../domain/user.ts';
+import type { Reservation, Subnet } from '../domain/network/subnet.ts';
 
 /** A machine row as written on creation. */
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
@@ -124,10 +125,24 @@ export interface Store {
    * old one moot). Returns how many were dropped.
    */
   dropPendingRackCommands(
-    machineId: string,
+    scope: { readonly machineId: string } | { readonly rackId: string },
     kind: RackCommandBody['kind'],
     nowMs: number,
   ): Promise<number>;
+  /** Records which network config version was last queued for a rack. */
+  setRackNetworkConfigVersion(rackId: string, version: number): Promise<void>;
+
+  insertSubnet(subnet: Subnet): Promise<void>;
+  getSubnet(id: string): Promise<Subnet | undefined>;
+  listSubnets(): Promise<Subnet[]>;
+  /** Replaces a subnet's fields. False when it does not exist. */
+  updateSubnet(subnet: Subnet): Promise<boolean>;
+  deleteSubnet(id: string): Promise<boolean>;
+  insertReservation(reservation: Reservation): Promise<void>;
+  getReservationByMac(mac: string): Promise<Reservation | undefined>;
+  getReservationByIp(ip: string): Promise<Reservation | undefined>;
+  listReservations(subnetId?: string): Promise<Reservation[]>;
+  deleteReservation(mac: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -289,6 +289,7 @@ describe('enrollment', () => {
       hostname: 'rack-host',
       version: '2',
       interfaces: [{ name: 'eth1', mac: '02:00:00:00:00:09', cidrs: ['10.1.0.1/24'] }],
+      networkConfigVersion: 0,
     });
     const health = { uptimeSeconds: 9, outboxDepth: 1, bootPlans: 2, rssBytes: 3, services: {} };
     f.clock.advance(1_000);

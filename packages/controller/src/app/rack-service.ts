@@ -13,6 +13,8 @@ import type { Rack, RackCommand, RackHealth, RackInterface } from '../domain/rac
 import { actorName, type Actor } from './actor.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
+import { enlist, ENLIST_STEP } from './enlistment.ts';
+import { networkConfigFor, queueNetworkConfig } from './network-config.ts';
 import { runTransition, type StatusTimeouts } from './transition-runner.ts';
 
 /** A step event as a rack reports it (already converted from proto). */
@@ -136,6 +138,7 @@ export class RackService {
         lastSeenAtMs: null,
         connected: false,
         health: null,
+        networkConfigVersion: 0,
       };
       await tx.insertRack(rack);
       const events = await tx.appendEvents(
@@ -180,10 +183,35 @@ export class RackService {
   async sessionChanged(
     rackId: string,
     connected: boolean,
-    hello?: { hostname: string; version: string; interfaces: readonly RackInterface[] },
+    hello?: {
+      hostname: string;
+      version: string;
+      interfaces: readonly RackInterface[];
+      /** The network config version the agent holds (0: none). */
+      networkConfigVersion: number;
+    },
   ): Promise<void> {
     const now = this.#d.clock.now();
-    await this.#d.store.updateRackSeen(rackId, { lastSeenAtMs: now, connected, ...hello });
+    if (hello !== undefined) {
+      const { networkConfigVersion, ...about } = hello;
+      const queued = await this.#d.store.transaction(async (tx) => {
+        await tx.updateRackSeen(rackId, { lastSeenAtMs: now, connected, ...about });
+        const rack = await tx.getRack(rackId);
+        if (rack === undefined) return false;
+        // The agent lacks the config we last queued (or never got one while subnets apply to it):
+        // queue the current one. Commands are resent on every session anyway; this covers a rack
+        // whose data directory was wiped or that enrolled after the subnets were made.
+        const stale = networkConfigVersion !== rack.networkConfigVersion;
+        const missing =
+          rack.networkConfigVersion === 0 && (await networkConfigFor(tx, rack)).subnets.length > 0;
+        if (!stale && !missing) return false;
+        await queueNetworkConfig(tx, rack, now);
+        return true;
+      });
+      if (queued) this.#d.racks.commandsQueued(rackId);
+    } else {
+      await this.#d.store.updateRackSeen(rackId, { lastSeenAtMs: now, connected });
+    }
     const message = connected ? 'Rack session opened' : 'Rack session closed';
     const stored = await this.#d.store.appendEvents(
       [
@@ -230,10 +258,16 @@ export class RackService {
     const notify = new Set<string>();
     const stored = await this.#d.store.transaction(async (tx) => {
       const resolved: NewEvent[] = [];
+      const enlisted: NewEvent[] = [];
       for (const e of events) {
         let machineId: string | null = e.machineId.length > 0 ? e.machineId : null;
         if (machineId === null && e.mac.length > 0)
           machineId = (await tx.getMachineByMac(e.mac))?.id ?? null;
+        if (machineId === null && e.step === ENLIST_STEP) {
+          const created = await enlist(tx, { mac: e.mac, arch: e.data.arch, rackId, nowMs: now });
+          machineId = created?.machineId ?? null;
+          enlisted.push(...(created?.events ?? []));
+        }
         resolved.push({
           id: e.id,
           kind: 'step',
@@ -249,8 +283,10 @@ export class RackService {
           occurredAtMs: e.occurredAtMs,
         });
       }
+      // The enlistment transition is stored before the report that caused it.
+      const created = await tx.appendEvents(enlisted, now);
       const fresh = await tx.appendEvents(resolved, now);
-      const all: EventRecord[] = [...fresh];
+      const all: EventRecord[] = [...created, ...fresh];
       for (const event of fresh) {
         if (event.machineId === null) continue;
         const machine = await tx.getMachine(event.machineId);

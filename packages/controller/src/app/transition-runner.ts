@@ -178,7 +178,7 @@ export async function runTransition(
     } else {
       for (const body of commands) {
         if (body.kind === 'boot-plan')
-          await tx.dropPendingRackCommands(machine.id, 'boot-plan', nowMs);
+          await tx.dropPendingRackCommands({ machineId: machine.id }, 'boot-plan', nowMs);
         await tx.insertRackCommand({
           id: uuid(),
           rackId,

@@ -1,4 +1,5 @@
 /** Rack agents as the controller knows them. */
+import type { RackNetworkConfig, Subnet } from './network/subnet.ts';
 
 /** A rack's self-reported health, from its last heartbeat. */
 export interface RackHealth {
@@ -28,6 +29,8 @@ export interface Rack {
   readonly lastSeenAtMs: number | null;
   readonly connected: boolean;
   readonly health: RackHealth | null;
+  /** Version of the network config last queued for this rack (0: none). */
+  readonly networkConfigVersion: number;
 }
 
 /** Kinds of work the controller asks a rack to do (the proto `Command` oneof, in domain terms). */
@@ -44,6 +47,12 @@ export type RackCommandBody =
       readonly version: number;
     }
   | { readonly kind: 'remove-boot-plan'; readonly machineId: string }
+  | {
+      readonly kind: 'network-config';
+      readonly version: number;
+      readonly subnets: readonly Subnet[];
+      readonly reservations: RackNetworkConfig['reservations'];
+    }
   | {
       readonly kind: 'power';
       readonly machineId: string;

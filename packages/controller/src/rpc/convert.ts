@@ -94,6 +94,32 @@ export function commandToProto(c: RackCommand): Command {
           },
         },
       };
+    case 'network-config':
+      return {
+        id: c.id,
+        kind: {
+          $case: 'networkConfig',
+          value: {
+            version: b.version,
+            subnets: b.subnets.map((s) => ({
+              cidr: s.cidr,
+              gateway: s.gateway ?? '',
+              dnsServers: [...s.dnsServers],
+              dynamicRanges: s.dynamicRanges.map((r) => ({ start: r.start, end: r.end })),
+              leaseSeconds: s.leaseSeconds,
+              domain: s.domain,
+              dhcpMode: s.dhcpMode,
+              interface: s.interface ?? '',
+            })),
+            reservations: b.reservations.map((r) => ({
+              mac: r.mac,
+              ip: r.ip,
+              hostname: r.hostname ?? '',
+              machineId: r.machineId ?? '',
+            })),
+          },
+        },
+      };
     case 'remove-boot-plan':
       return { id: c.id, kind: { $case: 'removeBootPlan', value: { machineId: b.machineId } } };
     case 'power':

@@ -211,6 +211,7 @@ export async function startRackServer(
           hostname: kind.value.hostname,
           version: kind.value.version,
           interfaces: interfacesFromProto(kind.value.interfaces),
+          networkConfigVersion: kind.value.networkConfigVersion,
         });
         s.send({
           kind: {

@@ -20,6 +20,12 @@ import {
   type PowerState,
 } from '../domain/machine/machine.ts';
 import type { Rack, RackCommand, RackCommandBody } from '../domain/rack.ts';
+import {
+  DHCP_MODES,
+  type DhcpMode,
+  type Reservation,
+  type Subnet,
+} from '../domain/network/subnet.ts';
 import { ROLES, type Role, type User } from '../domain/user.ts';
 import { STEP_RESULTS, type StepResult } from '@ingot/common';
 import type { Database } from './schema.ts';
@@ -161,6 +167,7 @@ export function rackFromRow(row: Selectable<Database['racks']>): Rack {
     lastSeenAtMs: row.last_seen_at === null ? null : Number(row.last_seen_at),
     connected: Number(row.connected) === 1,
     health: json(row.health),
+    networkConfigVersion: Number(row.network_config_version),
   };
 }
 
@@ -174,5 +181,52 @@ export function commandFromRow(row: Selectable<Database['rack_commands']>): Rack
     body: JSON.parse(row.body) as RackCommandBody,
     createdAtMs: Number(row.created_at),
     ackedAtMs: row.acked_at === null ? null : Number(row.acked_at),
+  };
+}
+
+/** Converts a subnet row. */
+export function subnetFromRow(row: Selectable<Database['subnets']>): Subnet {
+  return {
+    id: row.id,
+    cidr: row.cidr,
+    name: row.name,
+    gateway: row.gateway,
+    dnsServers: json<string[]>(row.dns_servers) ?? [],
+    dynamicRanges: json<Subnet['dynamicRanges']>(row.dynamic_ranges) ?? [],
+    leaseSeconds: Number(row.lease_seconds),
+    domain: row.domain,
+    dhcpMode: oneOf<DhcpMode>(DHCP_MODES, row.dhcp_mode, 'dhcp mode'),
+    rackId: row.rack_id,
+    interface: row.interface,
+    createdAtMs: Number(row.created_at),
+  };
+}
+
+/** Converts a subnet to a row. */
+export function subnetToRow(s: Subnet): Database['subnets'] {
+  return {
+    id: s.id,
+    cidr: s.cidr,
+    name: s.name,
+    gateway: s.gateway,
+    dns_servers: JSON.stringify(s.dnsServers),
+    dynamic_ranges: JSON.stringify(s.dynamicRanges),
+    lease_seconds: s.leaseSeconds,
+    domain: s.domain,
+    dhcp_mode: s.dhcpMode,
+    rack_id: s.rackId,
+    interface: s.interface,
+    created_at: s.createdAtMs,
+  };
+}
+
+/** Converts a reservation row. */
+export function reservationFromRow(row: Selectable<Database['ip_reservations']>): Reservation {
+  return {
+    mac: row.mac,
+    ip: row.ip,
+    subnetId: row.subnet_id,
+    hostname: row.hostname,
+    createdAtMs: Number(row.created_at),
   };
 }

@@ -69,6 +69,28 @@ export interface Database {
     last_seen_at: number | null;
     connected: number;
     health: string | null;
+    network_config_version: Generated<number>;
+  };
+  subnets: {
+    id: string;
+    cidr: string;
+    name: string;
+    gateway: string | null;
+    dns_servers: string;
+    dynamic_ranges: string;
+    lease_seconds: number;
+    domain: string;
+    dhcp_mode: string;
+    rack_id: string | null;
+    interface: string | null;
+    created_at: number;
+  };
+  ip_reservations: {
+    mac: string;
+    ip: string;
+    subnet_id: string;
+    hostname: string | null;
+    created_at: number;
   };
   enrollment_tokens: {
     token_hash: string;

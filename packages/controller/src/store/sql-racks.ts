@@ -114,18 +114,34 @@ export async function ackRackCommands(
 /** `Store.dropPendingRackCommands`. */
 export async function dropPendingRackCommands(
   db: Kysely<Database>,
-  machineId: string,
+  scope: Parameters<Store['dropPendingRackCommands']>[0],
   kind: RackCommandBody['kind'],
   nowMs: number,
 ): Promise<number> {
   // A superseded command is marked acknowledged (by nobody) rather than deleted, so the log of
   // what the controller asked for stays complete.
-  const r = await db
+  let q = db
     .updateTable('rack_commands')
     .set({ acked_at: nowMs })
-    .where('machine_id', '=', machineId)
     .where('kind', '=', kind)
-    .where('acked_at', 'is', null)
-    .executeTakeFirst();
+    .where('acked_at', 'is', null);
+  q =
+    'machineId' in scope
+      ? q.where('machine_id', '=', scope.machineId)
+      : q.where('rack_id', '=', scope.rackId);
+  const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);
+}
+
+/** `Store.setRackNetworkConfigVersion`. */
+export async function setRackNetworkConfigVersion(
+  db: Kysely<Database>,
+  rackId: string,
+  version: number,
+): Promise<void> {
+  await db
+    .updateTable('racks')
+    .set({ network_config_version: version })
+    .where('id', '=', rackId)
+    .execute();
 }

@@ -15,6 +15,8 @@ import type { Dialect } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import * as accounts from './sql-accounts.ts';
 import * as racks from './sql-racks.ts';
+import * as subnets from './sql-subnets.ts';
+import type { Reservation, Subnet } from '../domain/network/subnet.ts';
 import { eventFromRow, machineColumns, machineFromRow } from './rows.ts';
 
 const EVENT_BATCH = 500;
@@ -395,11 +397,55 @@ export class SqlStore implements Store {
   }
 
   async dropPendingRackCommands(
-    machineId: string,
+    scope: Parameters<Store['dropPendingRackCommands']>[0],
     kind: RackCommandBody['kind'],
     nowMs: number,
   ): Promise<number> {
-    return racks.dropPendingRackCommands(this.#db, machineId, kind, nowMs);
+    return racks.dropPendingRackCommands(this.#db, scope, kind, nowMs);
+  }
+
+  async setRackNetworkConfigVersion(rackId: string, version: number): Promise<void> {
+    return racks.setRackNetworkConfigVersion(this.#db, rackId, version);
+  }
+
+  async insertSubnet(subnet: Subnet): Promise<void> {
+    return subnets.insertSubnet(this.#db, subnet);
+  }
+
+  async getSubnet(id: string): Promise<Subnet | undefined> {
+    return subnets.getSubnet(this.#db, id);
+  }
+
+  async listSubnets(): Promise<Subnet[]> {
+    return subnets.listSubnets(this.#db);
+  }
+
+  async updateSubnet(subnet: Subnet): Promise<boolean> {
+    return subnets.updateSubnet(this.#db, subnet);
+  }
+
+  async deleteSubnet(id: string): Promise<boolean> {
+    return this.#transaction((tx) => subnets.deleteSubnet(tx.#db, id));
+  }
+
+  async insertReservation(reservation: Reservation): Promise<void> {
+    return subnets.insertReservation(this.#db, reservation);
+  }
+
+  async getReservationByMac(mac: string): Promise<Reservation | undefined> {
+    return subnets.getReservation(this.#db, 'mac', mac);
+  }
+
+  async getReservationByIp(ip: string): Promise<Reservation | undefined> {
+    return subnets.getReservation(this.#db, 'ip', ip);
+  }
+
+  async listReservations(subnetId?: string): Promise<Reservation[]> {
+    return subnets.listReservations(this.#db, subnetId);
+  }
+
+  async deleteReservation(mac: string): Promise<boolean> {
+    return subnets.deleteReservation(this.#db, mac);
   }
 
   async close(): Promise<void> {

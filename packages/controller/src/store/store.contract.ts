@@ -27,6 +27,7 @@ function newRack(overrides: Partial<Rack> = {}): Rack {
     lastSeenAtMs: null,
     connected: false,
     health: null,
+    networkConfigVersion: 0,
     ...overrides,
   };
 }
@@ -696,8 +697,12 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         await store.ackRackCommands('r1', ['acked-plan'], T0);
         await queue('power', 'r1', 'm1', 'power');
         await queue('other-machine', 'r1', 'm2', 'boot-plan');
-        expect(await store.dropPendingRackCommands('m1', 'boot-plan', T0 + 1)).toBe(1);
-        expect(await store.dropPendingRackCommands('m1', 'boot-plan', T0 + 1)).toBe(0);
+        expect(await store.dropPendingRackCommands({ machineId: 'm1' }, 'boot-plan', T0 + 1)).toBe(
+          1,
+        );
+        expect(await store.dropPendingRackCommands({ machineId: 'm1' }, 'boot-plan', T0 + 1)).toBe(
+          0,
+        );
         expect((await store.pendingRackCommands('r1')).map((c) => c.id)).toEqual([
           'power',
           'other-machine',

@@ -9,6 +9,7 @@ import type { Store } from '../app/ports.ts';
 import { RackService } from '../app/rack-service.ts';
 import { DEFAULT_TIMEOUTS, type StatusTimeouts } from '../app/transition-runner.ts';
 import { UserService } from '../app/user-service.ts';
+import { SubnetService } from '../app/subnet-service.ts';
 import type { Machine } from '../domain/machine/machine.ts';
 import type { Rack } from '../domain/rack.ts';
 import type { Role, User } from '../domain/user.ts';
@@ -44,6 +45,7 @@ export interface ServiceFixture {
   readonly machines: MachineService;
   readonly racks: RackService;
   readonly users: UserService;
+  readonly subnets: SubnetService;
   /** The bootstrap admin. */
   readonly admin: FixtureUser;
   /** Creates a user with the given role. */
@@ -77,6 +79,8 @@ export async function createServiceFixture(
     timeouts,
     enrollmentTokenTtlMs: options.enrollmentTokenTtlMs ?? 3_600_000,
   });
+
+  const subnets = new SubnetService({ store, bus, racks: notifier, clock });
 
   const adminKey = await users.bootstrapAdmin();
   const adminUser = await store.getUserByName('admin');
@@ -140,6 +144,7 @@ export async function createServiceFixture(
     machines,
     racks,
     users,
+    subnets,
     admin,
     addUser,
     enrollRack,

@@ -158,5 +158,38 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_subnets': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('subnets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('cidr', 'text', (c) => c.notNull().unique())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('gateway', 'text')
+          .addColumn('dns_servers', 'text', (c) => c.notNull())
+          .addColumn('dynamic_ranges', 'text', (c) => c.notNull())
+          .addColumn('lease_seconds', 'integer', (c) => c.notNull())
+          .addColumn('domain', 'text', (c) => c.notNull())
+          .addColumn('dhcp_mode', 'text', (c) => c.notNull())
+          .addColumn('rack_id', 'text')
+          .addColumn('interface', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('ip_reservations')
+          .addColumn('mac', 'text', (c) => c.primaryKey())
+          .addColumn('ip', 'text', (c) => c.notNull().unique())
+          .addColumn('subnet_id', 'text', (c) =>
+            c.notNull().references('subnets.id').onDelete('cascade'),
+          )
+          .addColumn('hostname', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .alterTable('racks')
+          .addColumn('network_config_version', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
