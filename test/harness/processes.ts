@@ -145,6 +145,8 @@ export async function startAgentProc(options: {
   dataDir: string;
   enrollToken?: string;
   httpPort?: number;
+  /** `HOST:PORT` to serve TFTP on, or `off` (the default). */
+  tftp?: string;
 }): Promise<AgentProc> {
   const httpPort = options.httpPort ?? (await freePort());
   const proc = await startCli(
@@ -156,6 +158,8 @@ export async function startAgentProc(options: {
       options.dataDir,
       '--http',
       `127.0.0.1:${httpPort}`,
+      '--tftp',
+      options.tftp ?? 'off',
       '--log-level',
       'warn',
       ...(options.enrollToken === undefined ? [] : ['--enroll-token', options.enrollToken]),

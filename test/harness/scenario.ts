@@ -38,7 +38,10 @@ export interface Site {
 }
 
 /** Starts a controller, creates an enrollment token and starts an agent with it. */
-export async function startSite(controllerArgs: string[] = []): Promise<Site> {
+export async function startSite(
+  controllerArgs: string[] = [],
+  agentOptions: { tftp?: string } = {},
+): Promise<Site> {
   const cdir = tempDir('controller');
   const adir = tempDir('agent');
   const controller = await startControllerProc({ dataDir: cdir.path, args: controllerArgs });
@@ -53,6 +56,7 @@ export async function startSite(controllerArgs: string[] = []): Promise<Site> {
     controller: controller.grpc,
     dataDir: adir.path,
     enrollToken: token.body.token,
+    ...agentOptions,
   });
   const site: Site = {
     controller,

@@ -10,11 +10,12 @@ import { runAgent, runController, runUp } from './servers.ts';
 const USAGE = `Usage: ingot <command> [options]
 
 Servers:
-  up [--data DIR]                     controller + one local rack agent (SQLite in DIR, default .data)
+  up [--data DIR] [--tftp HOST:PORT]  controller + one local rack agent (SQLite in DIR, default .data)
   controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]
              [--deploy-timeout 30m] [--commission-timeout 30m] [--release-timeout 30m]
   agent --controller HOST:PORT [--controller …] --enroll-token T --data DIR
-        [--interface IF …] [--http HOST:PORT]
+        [--interface IF …] [--http HOST:PORT] [--tftp HOST:PORT|off (default 0.0.0.0:69)]
+        [--controller-http URL (metadata proxy target; default port 5240 on the controller)]
 
 Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts):
   machines list [--status S] | show ID | create --mac MAC [--hostname H --arch A --cpus N --memory MiB

@@ -91,8 +91,19 @@ const agentFlags = {
   data: { type: 'string' },
   interface: { type: 'string', multiple: true },
   http: { type: 'string' },
+  tftp: { type: 'string' },
+  'controller-http': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
+
+/** `--tftp HOST:PORT` or `off`. */
+function tftpListen(
+  value: string | undefined,
+  fallback: string,
+): { host: string; port: number } | undefined {
+  const v = value ?? fallback;
+  return v === 'off' ? undefined : hostPort(v, '0.0.0.0');
+}
 
 /** `ingot agent --controller HOST:PORT --enroll-token T --data DIR [--interface IF …] [--http HOST:PORT]`. */
 export async function runAgent(argv: string[]): Promise<number> {
@@ -110,6 +121,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       dataDir: resolve(values.data),
       interfaces: values.interface ?? [],
       http: hostPort(values.http ?? '0.0.0.0:5248', '0.0.0.0'),
+      tftp: tftpListen(values.tftp, '0.0.0.0:69'),
+      controllerHttpUrl: values['controller-http'],
       hostname: hostname(),
       logLevel: logLevel(values['log-level']),
     }),
@@ -129,6 +142,7 @@ const upFlags = {
   http: { type: 'string' },
   grpc: { type: 'string' },
   'agent-http': { type: 'string' },
+  tftp: { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -167,6 +181,8 @@ export async function runUp(argv: string[]): Promise<number> {
       dataDir: agentDir,
       interfaces: [],
       http: hostPort(values['agent-http'] ?? '127.0.0.1:5248', '127.0.0.1'),
+      tftp: tftpListen(values.tftp, 'off'),
+      controllerHttpUrl: controller.httpUrl,
       hostname: hostname(),
       logLevel: level,
     }),

@@ -5,6 +5,12 @@ import type { RackIdentity } from './domain/identity.ts';
 import { createEventRecorder, type EventRecorder } from './events/event-recorder.ts';
 import { startHttpServer, createHttpApp, type HttpServerHandle } from './http/http-server.ts';
 import { createMachineApi } from './http/machine-api.ts';
+import { createBootEventSink } from './boot/boot-events.ts';
+import { createBootResolver } from './boot/boot-resolver.ts';
+import { createHttpBootApi } from './http-boot/http-boot-api.ts';
+import { createTftpServer, type TftpServerHandle } from './tftp/server.ts';
+import { reportTftpFetch } from './tftp/boot-fetch.ts';
+import { createUdpTransport } from './tftp/udp-transport.ts';
 import { describeInterfaces, type InterfaceTable } from './net/interfaces.ts';
 import type { PowerDriver } from './power/driver.ts';
 import { createManualPowerDriver } from './power/drivers/manual.ts';
@@ -33,7 +39,8 @@ export interface AgentDeps {
 }
 
 /** Why {@link startAgent} failed; branch on `kind`. */
-export type AgentStartErrorKind = EnrollError['kind'] | 'invalid-config' | 'http-listen';
+export type AgentStartErrorKind =
+  EnrollError['kind'] | 'invalid-config' | 'http-listen' | 'tftp-listen';
 
 /**
  * Thrown by {@link startAgent} for failures an operator must fix (bad flags, refused token,
@@ -92,6 +99,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const store = openAgentStore({ dataDir: config.dataDir, clock });
   let identity: RackIdentity;
   let http: HttpServerHandle;
+  let tftp: TftpServerHandle | undefined;
   const recorder = createEventRecorder({ store, clock, logger });
   const interfaces = describeInterfaces(config.interfaces, logger, deps.interfaceTable);
   const commands = createCommandHandler({
@@ -118,6 +126,22 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     identity = enrolled.value;
     const app = createHttpApp(logger);
     app.route('/', createMachineApi({ store, recorder, logger }));
+    // HTTP boot answers every other GET, so it is mounted last.
+    const onBootFetch = createBootEventSink((event) => recorder.recordStatus(event), logger);
+    const resolver = createBootResolver({
+      store,
+      logger,
+      config: { imageDir: config.imageDir, httpPort: config.http.port },
+    });
+    app.route(
+      '/',
+      createHttpBootApi({
+        resolver,
+        onFetch: onBootFetch,
+        logger,
+        metadataProxy: { upstreamUrl: config.controllerHttpUrl, timeoutMs: 30_000 },
+      }),
+    );
     try {
       http = await startHttpServer(app, config.http);
     } catch (error: unknown) {
@@ -127,6 +151,31 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         `cannot listen on ${config.http.host}:${config.http.port}: ${reason}`,
         { cause: error },
       );
+    }
+    if (config.tftp !== undefined) {
+      const listen = config.tftp;
+      try {
+        tftp = await createTftpServer(
+          { host: listen.host, port: listen.port },
+          {
+            resolver,
+            createTransport: createUdpTransport,
+            clock,
+            logger: logger.child({ service: 'tftp' }),
+            onTransfer: (report) => reportTftpFetch(report, onBootFetch),
+          },
+        ).start(lifetime.signal);
+      } catch (error: unknown) {
+        await http.close();
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new AgentStartError(
+          'tftp-listen',
+          `cannot listen for TFTP on ${listen.host}:${listen.port}: ${reason}`,
+          {
+            cause: error,
+          },
+        );
+      }
     }
   } catch (error: unknown) {
     deps.signal?.removeEventListener('abort', abortFromCaller);
@@ -157,7 +206,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       bootPlans: store.bootPlanCount(),
       rssBytes: process.memoryUsage.rss(),
       // DHCP, TFTP and the image cache arrive in later issues; say so rather than omit them.
-      services: { http: 'ok', dhcp: 'disabled', tftp: 'disabled', images: 'disabled' },
+      services: {
+        http: 'ok',
+        dhcp: 'disabled',
+        tftp: tftp === undefined ? 'disabled' : 'ok',
+        images: 'disabled',
+      },
     }),
   });
   const sessionLoop = session.run(lifetime.signal).catch((error: unknown) => {
@@ -175,6 +229,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       lifetime.abort();
       await sessionLoop;
       await commands.idle();
+      await tftp?.close();
       await http.close();
       store.close();
       logger.info('rack agent stopped');

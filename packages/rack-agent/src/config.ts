@@ -1,4 +1,5 @@
 import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
 import { err, ok, LOG_LEVELS, type LogLevel, type Result } from '@ingot/common';
 
 /** The agent's software version, reported in Register, Hello and logs. */
@@ -42,6 +43,15 @@ export interface AgentConfig {
   readonly version: string;
   /** Lowest log level written. */
   readonly logLevel: LogLevel;
+  /**
+   * Base URL of the controller's HTTP API, where machines' metadata requests are proxied
+   * (`/MAAS/metadata/*`). Default: port 5240 on the first controller's host.
+   */
+  readonly controllerHttpUrl: string;
+  /** Where cached images live (`<sha256>` files). Default: `DATA/images`. */
+  readonly imageDir: string;
+  /** TFTP listening address; undefined turns TFTP off. */
+  readonly tftp?: HostPort | undefined;
 }
 
 /** What the CLI must supply; everything else has a default (see {@link defaultAgentConfig}). */
@@ -70,7 +80,16 @@ export function defaultAgentConfig(input: AgentConfigInput): AgentConfig {
     hostname: input.hostname ?? osHostname(),
     version: input.version ?? AGENT_VERSION,
     logLevel: input.logLevel ?? 'info',
+    controllerHttpUrl: input.controllerHttpUrl ?? defaultControllerHttpUrl(input.controllers[0]),
+    imageDir: input.imageDir ?? join(input.dataDir, 'images'),
+    tftp: input.tftp,
   };
+}
+
+function defaultControllerHttpUrl(grpcAddress: string | undefined): string {
+  const parsed = grpcAddress === undefined ? undefined : parseHostPort(grpcAddress);
+  const host = parsed?.ok === true ? parsed.value.host : '127.0.0.1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:5240`;
 }
 
 /** Why a configuration was refused; `field` names the offending setting. */

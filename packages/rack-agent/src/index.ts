@@ -58,3 +58,10 @@ export type {
 } from './domain/events.ts';
 export type { RackIdentity, AgentInterface } from './domain/identity.ts';
 export { parseMacAddress, type MacAddress } from './domain/mac-address.ts';
+export { createBootResolver, type BootResolverConfig } from './boot/boot-resolver.ts';
+export { createBootEventSink, ignoreBootFetches, type BootFetch } from './boot/boot-events.ts';
+export type { BootResolver, BootRequest, ResolvedBootFile, BootError } from './boot/resolver.ts';
+export { createHttpApp, startHttpServer, type HttpServerHandle } from './http/http-server.ts';
+export { createHttpBootApi } from './http-boot/http-boot-api.ts';
+export { createTftpServer, type TftpServerHandle, type TftpTransferReport } from './tftp/server.ts';
+export { createUdpTransport } from './tftp/udp-transport.ts';

@@ -10,3 +10,4 @@ export {
 } from './fake-power-driver.ts';
 export { FakeController, type FakeControllerOptions, type FakeSession } from './fake-controller.ts';
 export { waitUntil } from './wait-until.ts';
+export { createDirectoryResolver } from '../tftp/testing/directory-resolver.ts';
