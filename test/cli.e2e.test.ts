@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, tempDir, waitFor, type Proc } from './harness/processes.ts';
+import { registerImage } from './harness/scenario.ts';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
@@ -84,6 +85,7 @@ describe('ingot up and the operator CLI', () => {
       INGOT_URL: `http://127.0.0.1:${http}`,
       INGOT_API_KEY: readFileSync(keyFile, 'utf8').trim(),
     };
+    await registerImage(env.INGOT_URL ?? '', env.INGOT_API_KEY ?? '');
     await waitFor('the local rack', async () => {
       const r = await ingot(['racks', 'list', '--json'], env);
       return (JSON.parse(r.stdout) as { status: string }[])[0]?.status === 'healthy'

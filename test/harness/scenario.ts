@@ -70,6 +70,7 @@ export async function startSite(
       adir.cleanup();
     },
   };
+  await registerImage(controller.url, controller.adminKey);
   await waitFor('the rack to connect', async () => {
     const racks = await api<{ status: string }[]>(
       controller.url,
@@ -199,4 +200,19 @@ export async function waitForStep(
       ? true
       : undefined,
   );
+}
+
+/** Registers debian/bookworm/amd64 (placeholder hashes: simulated machines fetch nothing). */
+export async function registerImage(url: string, adminKey: string): Promise<void> {
+  const r = await api(url, adminKey, 'POST', '/api/v1/images', {
+    os: 'debian',
+    release: 'bookworm',
+    arch: 'amd64',
+    files: [
+      { role: 'kernel', sha256: 'a'.repeat(64), size_bytes: 8_000_000, name: 'vmlinuz' },
+      { role: 'initrd', sha256: 'b'.repeat(64), size_bytes: 30_000_000, name: 'initrd.img' },
+      { role: 'squashfs', sha256: 'c'.repeat(64), size_bytes: 200_000_000, name: 'root.squashfs' },
+    ],
+  });
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
 }

@@ -18,6 +18,7 @@ import { startTimeoutSweeper } from './app/timeout-sweeper.ts';
 import { DEFAULT_TIMEOUTS, type StatusTimeouts } from './app/transition-runner.ts';
 import { UserService } from './app/user-service.ts';
 import { SubnetService } from './app/subnet-service.ts';
+import { ImageService } from './app/image-service.ts';
 import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import { attachEventStream } from './ws/event-stream.ts';
@@ -81,6 +82,7 @@ export async function startController(
   });
 
   const subnets = new SubnetService({ store, bus, racks: racksNotifier, clock });
+  const images = new ImageService({ store, bus, clock });
 
   const adminKeyFile = join(config.dataDir, 'admin.key');
   const adminKey = await users.bootstrapAdmin();
@@ -102,6 +104,7 @@ export async function startController(
       racks,
       users,
       subnets,
+      images,
       store,
       clock,
       heartbeatIntervalMs,

@@ -37,6 +37,7 @@ beforeEach(async () => {
       racks: f.racks,
       users: f.users,
       subnets: f.subnets,
+      images: f.images,
       store: f.store,
       clock: f.clock,
       heartbeatIntervalMs: 5_000,
@@ -536,15 +537,26 @@ describe('happy paths', () => {
     expect(await json(none)).toMatchObject({ type: `${PROBLEMS}no-match` });
   });
 
+  it('refuses to deploy an image nobody imported (400), changing nothing', async () => {
+    const before = await snapshotStore(f.store);
+    const res = await call('POST', `/api/v1/machines/${mine.id}/deploy`, {
+      as: 'alice',
+      json: { os: 'debian', release: 'trixie' },
+    });
+    expect(res.status).toBe(400);
+    expect((await json<{ detail: string }>(res)).detail).toContain('no image debian/trixie/amd64');
+    expect(await snapshotStore(f.store)).toEqual(before);
+  });
+
   it('deploys (202) and queues the rack’s commands; the events show the timeline', async () => {
     const res = await call('POST', `/api/v1/machines/${mine.id}/deploy`, {
       as: 'alice',
-      json: { os: 'debian', release: 'trixie', user_data: '#cloud-config\n' },
+      json: { os: 'debian', release: 'bookworm', user_data: '#cloud-config\n' },
     });
     expect(res.status).toBe(202);
     expect(await json(res)).toMatchObject({
       status: 'deploying',
-      deployment: { os: 'debian', release: 'trixie', has_user_data: true, ephemeral: false },
+      deployment: { os: 'debian', release: 'bookworm', has_user_data: true, ephemeral: false },
       boot_purpose: 'install',
     });
     expect((await f.store.pendingRackCommands(rack.id)).map((c) => c.body.kind)).toEqual([

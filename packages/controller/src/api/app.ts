@@ -10,6 +10,7 @@ import type { ApiDeps, ApiEnv } from './context.ts';
 import { registerMachineRoutes } from './machines.ts';
 import { registerOtherRoutes } from './others.ts';
 import { registerSubnetRoutes } from './subnets.ts';
+import { registerImageRoutes } from './images.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
 
 const PROBLEM_TYPE = 'application/problem+json';
@@ -93,6 +94,7 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   registerMachineRoutes(app, deps);
   registerOtherRoutes(app, deps);
   registerSubnetRoutes(app, deps);
+  registerImageRoutes(app, deps);
 
   app.notFound((c) =>
     send(problem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`)),

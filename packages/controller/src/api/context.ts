@@ -10,6 +10,7 @@ import type { Store } from '../app/ports.ts';
 import type { RackService } from '../app/rack-service.ts';
 import type { UserService } from '../app/user-service.ts';
 import type { SubnetService } from '../app/subnet-service.ts';
+import type { ImageService } from '../app/image-service.ts';
 import type { User } from '../domain/user.ts';
 import { ProblemDto } from './dto.ts';
 
@@ -19,6 +20,7 @@ export interface ApiDeps {
   readonly racks: RackService;
   readonly users: UserService;
   readonly subnets: SubnetService;
+  readonly images: ImageService;
   /** Read-only queries (event listing) go straight to the store port. */
   readonly store: Pick<Store, 'listEvents'>;
   readonly clock: Clock;

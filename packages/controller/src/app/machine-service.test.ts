@@ -3,6 +3,7 @@ import type { DomainError } from '../domain/errors.ts';
 import type { Machine } from '../domain/machine/machine.ts';
 import {
   createServiceFixture,
+  DEFAULT_IMAGE,
   rackStep,
   snapshotStore,
   uniqueMac,
@@ -236,6 +237,8 @@ describe('deploy', () => {
         arch: 'amd64',
         hostname: m.hostname,
         version: m.version + 1,
+        files: DEFAULT_IMAGE.files,
+        kernelParams: '',
       },
       {
         kind: 'power',

@@ -8,6 +8,7 @@ import type { MachineStatus } from '../domain/machine/lifecycle.ts';
 import type { Rack, RackCommand, RackCommandBody, RackHealth } from '../domain/rack.ts';
 import type { ApiKeyRecord, User } from '../domain/user.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
+import type { BootResource } from '../domain/image/boot-resource.ts';
 
 /** A machine row as written on creation. */
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
@@ -76,6 +77,8 @@ export interface Store {
   /** Stores events; ids already stored are skipped. Returns the events that were new. */
   appendEvents(events: readonly NewEvent[], nowMs: number): Promise<EventRecord[]>;
   listEvents(filter: EventFilter): Promise<EventRecord[]>;
+  /** Whether an event with this id is stored. */
+  hasEvent(id: string): Promise<boolean>;
 
   insertUser(user: User): Promise<void>;
   getUser(id: string): Promise<User | undefined>;
@@ -131,6 +134,12 @@ export interface Store {
   ): Promise<number>;
   /** Records which network config version was last queued for a rack. */
   setRackNetworkConfigVersion(rackId: string, version: number): Promise<void>;
+
+  insertBootResource(resource: BootResource): Promise<void>;
+  findBootResource(os: string, release: string, arch: string): Promise<BootResource | undefined>;
+  getBootResource(id: string): Promise<BootResource | undefined>;
+  listBootResources(): Promise<BootResource[]>;
+  deleteBootResource(id: string): Promise<boolean>;
 
   insertSubnet(subnet: Subnet): Promise<void>;
   getSubnet(id: string): Promise<Subnet | undefined>;

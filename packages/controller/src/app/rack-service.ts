@@ -8,7 +8,7 @@ import { err, ok, type Clock, type Logger, type Result, type StepResult } from '
 import type { DomainError } from '../domain/errors.ts';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
 import type { MachineAction } from '../domain/machine/lifecycle.ts';
-import type { Machine, PowerState } from '../domain/machine/machine.ts';
+import { normalizeMac, type Machine, type PowerState } from '../domain/machine/machine.ts';
 import type { Rack, RackCommand, RackHealth, RackInterface } from '../domain/rack.ts';
 import { actorName, type Actor } from './actor.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
@@ -261,9 +261,11 @@ export class RackService {
       const enlisted: NewEvent[] = [];
       for (const e of events) {
         let machineId: string | null = e.machineId.length > 0 ? e.machineId : null;
-        if (machineId === null && e.mac.length > 0)
-          machineId = (await tx.getMachineByMac(e.mac))?.id ?? null;
-        if (machineId === null && e.step === ENLIST_STEP) {
+        const mac = normalizeMac(e.mac);
+        if (machineId === null && mac !== null)
+          machineId = (await tx.getMachineByMac(mac))?.id ?? null;
+        // A re-delivered report must not enlist again (the machine may have been deleted since).
+        if (machineId === null && e.step === ENLIST_STEP && !(await tx.hasEvent(e.id))) {
           const created = await enlist(tx, { mac: e.mac, arch: e.data.arch, rackId, nowMs: now });
           machineId = created?.machineId ?? null;
           enlisted.push(...(created?.events ?? []));

@@ -10,6 +10,7 @@ import type { NewEvent } from '../domain/event.ts';
 import { transition, type Effect, type MachineAction } from '../domain/machine/lifecycle.ts';
 import type { DeploymentChoice, Machine } from '../domain/machine/machine.ts';
 import type { RackCommandBody } from '../domain/rack.ts';
+import { COMMISSIONING_IMAGE } from '../domain/image/boot-resource.ts';
 import { actorName, type Actor } from './actor.ts';
 import { uuid } from './ids.ts';
 import type { MachinePatch, Store } from './ports.ts';
@@ -94,6 +95,32 @@ export async function runTransition(
   };
   const commands: RackCommandBody[] = [];
   const deployment = input.deployment ?? machine.deployment;
+  // The image a network boot of this transition needs: the deployment's for install and
+  // in-memory deploys, Ingot's commissioning environment for commissioning.
+  const purpose = effects.find((e) => e.kind === 'set-boot-plan')?.purpose;
+  const image =
+    purpose === 'install' || purpose === 'ephemeral'
+      ? deployment === null
+        ? undefined
+        : await tx.findBootResource(deployment.os, deployment.release, machine.arch)
+      : purpose === 'commission'
+        ? await tx.findBootResource(
+            COMMISSIONING_IMAGE.os,
+            COMMISSIONING_IMAGE.release,
+            machine.arch,
+          )
+        : undefined;
+  if (
+    (purpose === 'install' || purpose === 'ephemeral') &&
+    image === undefined &&
+    input.actor.kind === 'user'
+  ) {
+    return err({
+      kind: 'invalid',
+      field: 'release',
+      detail: `no image ${deployment?.os ?? '?'}/${deployment?.release ?? '?'}/${machine.arch}: import one (POST /api/v1/images) or pick another`,
+    });
+  }
   let bootPlanVersion = machine.version + 1;
   for (const effect of effects) {
     applyEffect(effect);
@@ -129,6 +156,8 @@ export async function runTransition(
           arch: machine.arch,
           hostname: machine.hostname,
           version: bootPlanVersion++,
+          files: effect.purpose === 'local' ? [] : (image?.files ?? []),
+          kernelParams: effect.purpose === 'local' ? '' : (image?.kernelParams ?? ''),
         });
         return;
       case 'power':

@@ -1,5 +1,6 @@
 /** Rack agents as the controller knows them. */
 import type { RackNetworkConfig, Subnet } from './network/subnet.ts';
+import type { BootResourceFile } from './image/boot-resource.ts';
 
 /** A rack's self-reported health, from its last heartbeat. */
 export interface RackHealth {
@@ -45,6 +46,9 @@ export type RackCommandBody =
       readonly arch: string;
       readonly hostname: string;
       readonly version: number;
+      /** The files to boot (kernel, initrd, squashfs …) by sha256; empty boots the local disk. */
+      readonly files?: readonly BootResourceFile[] | undefined;
+      readonly kernelParams?: string | undefined;
     }
   | { readonly kind: 'remove-boot-plan'; readonly machineId: string }
   | {

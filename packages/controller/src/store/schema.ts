@@ -85,6 +85,15 @@ export interface Database {
     interface: string | null;
     created_at: number;
   };
+  boot_resources: {
+    id: string;
+    os: string;
+    release: string;
+    arch: string;
+    files: string;
+    kernel_params: string;
+    created_at: number;
+  };
   ip_reservations: {
     mac: string;
     ip: string;

@@ -16,6 +16,8 @@ import type { Database } from './schema.ts';
 import * as accounts from './sql-accounts.ts';
 import * as racks from './sql-racks.ts';
 import * as subnets from './sql-subnets.ts';
+import * as images from './sql-images.ts';
+import type { BootResource } from '../domain/image/boot-resource.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
 import { eventFromRow, machineColumns, machineFromRow } from './rows.ts';
 
@@ -325,6 +327,15 @@ export class SqlStore implements Store {
     return rows.map(eventFromRow);
   }
 
+  async hasEvent(id: string): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom('events')
+      .select('seq')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async insertUser(user: User): Promise<void> {
     return accounts.insertUser(this.#db, user);
   }
@@ -406,6 +417,30 @@ export class SqlStore implements Store {
 
   async setRackNetworkConfigVersion(rackId: string, version: number): Promise<void> {
     return racks.setRackNetworkConfigVersion(this.#db, rackId, version);
+  }
+
+  async insertBootResource(resource: BootResource): Promise<void> {
+    return images.insertBootResource(this.#db, resource);
+  }
+
+  async findBootResource(
+    os: string,
+    release: string,
+    arch: string,
+  ): Promise<BootResource | undefined> {
+    return images.findBootResource(this.#db, os, release, arch);
+  }
+
+  async getBootResource(id: string): Promise<BootResource | undefined> {
+    return images.getBootResource(this.#db, id);
+  }
+
+  async listBootResources(): Promise<BootResource[]> {
+    return images.listBootResources(this.#db);
+  }
+
+  async deleteBootResource(id: string): Promise<boolean> {
+    return images.deleteBootResource(this.#db, id);
   }
 
   async insertSubnet(subnet: Subnet): Promise<void> {

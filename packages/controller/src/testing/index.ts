@@ -14,6 +14,7 @@ export {
 } from './domain-fixtures.ts';
 export {
   createServiceFixture,
+  DEFAULT_IMAGE,
   type FixtureUser,
   type ServiceFixture,
   type ServiceFixtureOptions,

@@ -10,6 +10,7 @@ import { RackService } from '../app/rack-service.ts';
 import { DEFAULT_TIMEOUTS, type StatusTimeouts } from '../app/transition-runner.ts';
 import { UserService } from '../app/user-service.ts';
 import { SubnetService } from '../app/subnet-service.ts';
+import { ImageService } from '../app/image-service.ts';
 import type { Machine } from '../domain/machine/machine.ts';
 import type { Rack } from '../domain/rack.ts';
 import type { Role, User } from '../domain/user.ts';
@@ -46,6 +47,7 @@ export interface ServiceFixture {
   readonly racks: RackService;
   readonly users: UserService;
   readonly subnets: SubnetService;
+  readonly images: ImageService;
   /** The bootstrap admin. */
   readonly admin: FixtureUser;
   /** Creates a user with the given role. */
@@ -58,6 +60,19 @@ export interface ServiceFixture {
   allocatedMachine(owner: FixtureUser, input?: Partial<CreateMachineInput>): Promise<Machine>;
   close(): Promise<void>;
 }
+
+/** The image every fixture registers: debian/bookworm/amd64 with placeholder hashes. */
+export const DEFAULT_IMAGE = {
+  os: 'debian',
+  release: 'bookworm',
+  arch: 'amd64',
+  files: [
+    { role: 'kernel', sha256: 'a'.repeat(64), sizeBytes: 8_000_000, name: 'vmlinuz' },
+    { role: 'initrd', sha256: 'b'.repeat(64), sizeBytes: 30_000_000, name: 'initrd.img' },
+    { role: 'squashfs', sha256: 'c'.repeat(64), sizeBytes: 200_000_000, name: 'root.squashfs' },
+  ],
+  kernelParams: '',
+} as const;
 
 /** Opens a store and builds the services over it. Throws if any setup step fails. */
 export async function createServiceFixture(
@@ -81,6 +96,7 @@ export async function createServiceFixture(
   });
 
   const subnets = new SubnetService({ store, bus, racks: notifier, clock });
+  const images = new ImageService({ store, bus, clock });
 
   const adminKey = await users.bootstrapAdmin();
   const adminUser = await store.getUserByName('admin');
@@ -90,6 +106,10 @@ export async function createServiceFixture(
     apiKey: adminKey,
     actor: { kind: 'user', user: adminUser },
   };
+
+  // Deploys need an image for their os/release/arch; register Debian's by default.
+  const image = await images.create(admin.actor, DEFAULT_IMAGE);
+  if (!image.ok) throw new Error(`could not register the default image: ${image.error.kind}`);
 
   const addUser = async (username: string, role: Role = 'user'): Promise<FixtureUser> => {
     const created = await users.create(admin.actor, { username, role });
@@ -145,6 +165,7 @@ export async function createServiceFixture(
     racks,
     users,
     subnets,
+    images,
     admin,
     addUser,
     enrollRack,

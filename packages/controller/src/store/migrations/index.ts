@@ -191,5 +191,20 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_boot_resources': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('boot_resources')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('os', 'text', (c) => c.notNull())
+          .addColumn('release', 'text', (c) => c.notNull())
+          .addColumn('arch', 'text', (c) => c.notNull())
+          .addColumn('files', 'text', (c) => c.notNull())
+          .addColumn('kernel_params', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('boot_resources_name', ['os', 'release', 'arch'])
+          .execute();
+      },
+    },
   };
 }
