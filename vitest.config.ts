@@ -9,13 +9,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'packages/*/scripts/**/*.test.ts'],
+          // Tests that build network namespaces run with the end-to-end suites, one file at a time.
+          exclude: ['**/*.netns.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
         },
       },
       {
         test: {
           name: 'e2e',
-          include: ['test/**/*.e2e.test.ts'],
+          include: ['test/**/*.e2e.test.ts', 'packages/*/src/**/*.netns.test.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
           fileParallelism: false,

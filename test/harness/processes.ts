@@ -160,6 +160,8 @@ export async function startAgentProc(options: {
       `127.0.0.1:${httpPort}`,
       '--tftp',
       options.tftp ?? 'off',
+      '--dhcp',
+      'off',
       '--log-level',
       'warn',
       ...(options.enrollToken === undefined ? [] : ['--enroll-token', options.enrollToken]),

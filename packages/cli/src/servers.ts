@@ -92,6 +92,7 @@ const agentFlags = {
   interface: { type: 'string', multiple: true },
   http: { type: 'string' },
   tftp: { type: 'string' },
+  dhcp: { type: 'string' },
   'controller-http': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
@@ -103,6 +104,19 @@ function tftpListen(
 ): { host: string; port: number } | undefined {
   const v = value ?? fallback;
   return v === 'off' ? undefined : hostPort(v, '0.0.0.0');
+}
+
+/** `--dhcp PORT` or `off`; proxyDHCP answers on 4011 beside the standard port 67. */
+function dhcpListen(
+  value: string | undefined,
+  fallback: string,
+): { port: number; proxyPort?: number } | undefined {
+  const v = value ?? fallback;
+  if (v === 'off') return undefined;
+  const port = Number(v);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--dhcp takes a port or off, got ${JSON.stringify(v)}`);
+  return port === 67 ? { port, proxyPort: 4011 } : { port };
 }
 
 /** `ingot agent --controller HOST:PORT --enroll-token T --data DIR [--interface IF …] [--http HOST:PORT]`. */
@@ -122,6 +136,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       interfaces: values.interface ?? [],
       http: hostPort(values.http ?? '0.0.0.0:5248', '0.0.0.0'),
       tftp: tftpListen(values.tftp, '0.0.0.0:69'),
+      dhcp: dhcpListen(values.dhcp, '67'),
       controllerHttpUrl: values['controller-http'],
       hostname: hostname(),
       logLevel: logLevel(values['log-level']),

@@ -9,6 +9,7 @@ import { createBootEventSink } from './boot/boot-events.ts';
 import { createBootResolver } from './boot/boot-resolver.ts';
 import { createHttpBootApi } from './http-boot/http-boot-api.ts';
 import { createTftpServer, type TftpServerHandle } from './tftp/server.ts';
+import { startDhcpService, type DhcpService } from './dhcp/service.ts';
 import { reportTftpFetch } from './tftp/boot-fetch.ts';
 import { createUdpTransport } from './tftp/udp-transport.ts';
 import { describeInterfaces, type InterfaceTable } from './net/interfaces.ts';
@@ -40,7 +41,7 @@ export interface AgentDeps {
 
 /** Why {@link startAgent} failed; branch on `kind`. */
 export type AgentStartErrorKind =
-  EnrollError['kind'] | 'invalid-config' | 'http-listen' | 'tftp-listen';
+  EnrollError['kind'] | 'invalid-config' | 'http-listen' | 'tftp-listen' | 'dhcp-listen';
 
 /**
  * Thrown by {@link startAgent} for failures an operator must fix (bad flags, refused token,
@@ -100,6 +101,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let identity: RackIdentity;
   let http: HttpServerHandle;
   let tftp: TftpServerHandle | undefined;
+  let dhcp: DhcpService | undefined;
   const recorder = createEventRecorder({ store, clock, logger });
   const interfaces = describeInterfaces(config.interfaces, logger, deps.interfaceTable);
   const commands = createCommandHandler({
@@ -109,6 +111,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     clock,
     logger,
     signal: lifetime.signal,
+    onNetworkConfig: (network) => dhcp?.setNetwork(network),
     ...(deps.setPowerOptions === undefined ? {} : { setPowerOptions: deps.setPowerOptions }),
   });
   try {
@@ -128,10 +131,34 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     app.route('/', createMachineApi({ store, recorder, logger }));
     // HTTP boot answers every other GET, so it is mounted last.
     const onBootFetch = createBootEventSink((event) => recorder.recordStatus(event), logger);
+    if (config.dhcp !== undefined) {
+      try {
+        dhcp = await startDhcpService(
+          {
+            interfaces: config.interfaces,
+            port: config.dhcp.port,
+            proxyPort: config.dhcp.proxyPort,
+            dataDir: config.dataDir,
+            httpPort: config.http.port,
+          },
+          { store, recorder, clock, logger: logger.child({ service: 'dhcp' }) },
+        );
+      } catch (error: unknown) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new AgentStartError(
+          'dhcp-listen',
+          `cannot serve DHCP on port ${config.dhcp.port}: ${reason}`,
+          {
+            cause: error,
+          },
+        );
+      }
+    }
     const resolver = createBootResolver({
       store,
       logger,
       config: { imageDir: config.imageDir, httpPort: config.http.port },
+      macForAddress: (ip) => dhcp?.macForAddress(ip),
     });
     app.route(
       '/',
@@ -179,6 +206,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   } catch (error: unknown) {
     deps.signal?.removeEventListener('abort', abortFromCaller);
+    await dhcp?.close();
     store.close();
     throw error;
   }
@@ -208,7 +236,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       // DHCP, TFTP and the image cache arrive in later issues; say so rather than omit them.
       services: {
         http: 'ok',
-        dhcp: 'disabled',
+        dhcp: dhcp === undefined ? 'disabled' : 'ok',
         tftp: tftp === undefined ? 'disabled' : 'ok',
         images: 'disabled',
       },
@@ -230,6 +258,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       await sessionLoop;
       await commands.idle();
       await tftp?.close();
+      await dhcp?.close();
       await http.close();
       store.close();
       logger.info('rack agent stopped');

@@ -52,6 +52,11 @@ export interface AgentConfig {
   readonly imageDir: string;
   /** TFTP listening address; undefined turns TFTP off. */
   readonly tftp?: HostPort | undefined;
+  /**
+   * DHCP server port (67) on `interfaces` (all, when none is named); undefined turns DHCP off.
+   * proxyDHCP also answers on `proxyPort` (4011).
+   */
+  readonly dhcp?: { readonly port: number; readonly proxyPort?: number | undefined } | undefined;
 }
 
 /** What the CLI must supply; everything else has a default (see {@link defaultAgentConfig}). */
@@ -83,6 +88,7 @@ export function defaultAgentConfig(input: AgentConfigInput): AgentConfig {
     controllerHttpUrl: input.controllerHttpUrl ?? defaultControllerHttpUrl(input.controllers[0]),
     imageDir: input.imageDir ?? join(input.dataDir, 'images'),
     tftp: input.tftp,
+    dhcp: input.dhcp,
   };
 }
 

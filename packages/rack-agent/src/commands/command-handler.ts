@@ -1,3 +1,4 @@
+import type { NetworkConfig } from '../domain/network-config.ts';
 import { assertNever, type Logger } from '@ingot/common';
 import type { AgentCommand, AppliedResult, PowerReport } from '../domain/commands.ts';
 import { runPowerCommand, type PowerCommandDeps } from '../power/power-command.ts';
@@ -36,6 +37,8 @@ export interface CommandHandlerDeps extends Omit<PowerCommandDeps, 'logger'> {
   readonly store: AgentStore;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Told after a new network config is stored (DHCP reloads its subnets). */
+  readonly onNetworkConfig?: ((config: NetworkConfig) => void) | undefined;
 }
 
 /** Creates the agent's {@link CommandHandler}. */
@@ -47,6 +50,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
     switch (command.kind) {
       case 'network-config':
         store.saveNetworkConfig(command.config);
+        deps.onNetworkConfig?.(command.config);
         return { kind: 'network-config', detail: `version ${command.config.version}` };
       case 'boot-plan': {
         const saved = store.saveBootPlan(command.plan);
