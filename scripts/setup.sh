@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
 
-mapfile -t wanted < <(grep -vE '^\s*(#|$)' scripts/debian-packages.txt)
+mapfile -t wanted < <(sed 's/#.*//' scripts/debian-packages.txt | awk 'NF { print $1 }')
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -65,8 +65,12 @@ describe('TFTP and HTTP boot through the agent process', () => {
     // Both render the machine's install plan; they differ only in how the agent is addressed.
     for (const script of [overTftp.body.toString(), overHttp.body.toString()]) {
       expect(script).toMatch(/^# Ingot: install debian bookworm amd64/m);
-      expect(script).toMatch(new RegExp(`^kernel http://\\S+/images/${'a'.repeat(64)}\\?mac=${machine.mac} `, 'm'));
-      expect(script).toMatch(new RegExp(`^initrd --name initrd http://\\S+/images/${'b'.repeat(64)}`, 'm'));
+      expect(script).toMatch(
+        new RegExp(`^kernel http://\\S+/images/${'a'.repeat(64)}\\?mac=${machine.mac} `, 'm'),
+      );
+      expect(script).toMatch(
+        new RegExp(`^initrd --name initrd http://\\S+/images/${'b'.repeat(64)}`, 'm'),
+      );
     }
 
     await waitForStep(site, key, machine.id, 'boot.config');

@@ -52,4 +52,5 @@ export interface EventJson {
   from_status: string | null;
   to_status: string | null;
   message: string;
+  occurred_at: string | null;
 }

@@ -104,10 +104,13 @@ export interface ControllerProc extends Proc {
 /** Starts `ingot controller` on fresh loopback ports (or the given ones, to restart in place). */
 export async function startControllerProc(options: {
   dataDir: string;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
   httpPort?: number;
   grpcPort?: number;
   args?: string[];
 }): Promise<ControllerProc> {
+  const host = options.host ?? '127.0.0.1';
   const httpPort = options.httpPort ?? (await freePort());
   const grpcPort = options.grpcPort ?? (await freePort());
   const proc = await startCli(
@@ -116,9 +119,9 @@ export async function startControllerProc(options: {
       '--data',
       options.dataDir,
       '--http',
-      `127.0.0.1:${httpPort}`,
+      `${host}:${httpPort}`,
       '--grpc',
-      `127.0.0.1:${grpcPort}`,
+      `${host}:${grpcPort}`,
       '--log-level',
       'warn',
       ...(options.args ?? []),
@@ -127,8 +130,8 @@ export async function startControllerProc(options: {
   );
   return {
     ...proc,
-    url: `http://127.0.0.1:${httpPort}`,
-    grpc: `127.0.0.1:${grpcPort}`,
+    url: `http://${host}:${httpPort}`,
+    grpc: `${host}:${grpcPort}`,
     adminKey: readFileSync(join(options.dataDir, 'admin.key'), 'utf8').trim(),
   };
 }

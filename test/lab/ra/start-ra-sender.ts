@@ -3,11 +3,13 @@
  * will run it on each boot interface.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LabNetwork } from '../netns.ts';
 
 /** Path of the RA sender script. */
-export const RA_SENDER_SCRIPT = join(import.meta.dirname, 'ra-sender.py');
+export const RA_SENDER_SCRIPT = fileURLToPath(
+  new URL('../../../packages/rack-agent/src/net/ra-sender.py', import.meta.url),
+);
 
 /** A running RA sender. */
 export interface RaSender {

@@ -10,6 +10,7 @@ import type { MacAddress } from '../domain/mac-address.ts';
 import type { EventRecorder } from '../events/event-recorder.ts';
 import { createDeviceTransport } from '../net/device-transport.ts';
 import { createUdpTransport } from '../net/udp-transport.ts';
+import { startRaSender } from '../net/ra-sender.ts';
 import type { AgentStore } from '../state/agent-store.ts';
 import { compileNetwork, type DhcpHandlerOptions, type LocalAddress } from './handler/network.ts';
 import { openLeaseFile } from './lease-file.ts';
@@ -26,6 +27,8 @@ export interface DhcpServiceConfig {
   readonly dataDir: string;
   /** The agent's HTTP port, for the iPXE script URL handed to clients. */
   readonly httpPort: number;
+  /** Send router advertisements on the served interfaces (default true). */
+  readonly routerAdvertisements?: boolean | undefined;
 }
 
 /** A running DHCP service. */
@@ -82,6 +85,12 @@ export async function startDhcpService(
     await Promise.all(listeners.map((l) => l.transport.close()));
     throw error;
   }
+  // Boot segments get router advertisements so iPXE does not wait for IPv6 (see ra-sender.ts).
+  // Only on named interfaces: on "all interfaces" the agent cannot tell boot segments apart.
+  const raSenders =
+    config.routerAdvertisements === false
+      ? []
+      : config.interfaces.map((ifName) => startRaSender(ifName, logger));
   const persistence = openLeaseFile(config.dataDir);
   const leases = createLeaseBook(persistence);
   const server = createDhcpServer({
@@ -139,6 +148,7 @@ export async function startDhcpService(
     },
     async close() {
       await server.close();
+      await Promise.all(raSenders.map((ra) => ra.close()));
       persistence.close();
     },
   };
