@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PXE_STEPS, pxeBoot, startPxeSite, type PxeSite } from './harness/pxe.ts';
+import { PXE_STEPS, pxeBoot, pxeEnlist, startPxeSite, type PxeSite } from './harness/pxe.ts';
 
 /** The steps of `steps` that are PXE steps, keeping their order. */
 function pxeOrder(steps: readonly string[]): string[] {
@@ -33,4 +33,9 @@ describe('stock firmware PXE-boots from the agent alone', () => {
     },
     240_000,
   );
+
+  it('enlists an unknown machine that PXE-boots as new, with its architecture', async () => {
+    const machine = await pxeEnlist(site, '52:54:00:31:00:99');
+    expect(machine).toMatchObject({ status: 'new', arch: 'amd64', macs: ['52:54:00:31:00:99'] });
+  }, 120_000);
 });

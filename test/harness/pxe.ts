@@ -252,3 +252,38 @@ export async function pxeBoot(
     await capture.stop();
   }
 }
+
+/**
+ * Boots a VM whose MAC the controller has never seen and returns the machine the controller
+ * enlisted for it (status `new`, arch from DHCP option 93).
+ */
+export async function pxeEnlist(
+  site: PxeSite,
+  mac: string,
+): Promise<MachineJson & { arch: string; macs: string[] }> {
+  const { controller } = site;
+  const vm = await startVm({
+    lab: site.lab,
+    name: 'unknown',
+    mac,
+    firmware: 'bios',
+    workDir: join(site.workDir, 'vms'),
+  });
+  try {
+    return await waitFor(
+      `enlistment of ${mac}`,
+      async () => {
+        const r = await api<(MachineJson & { arch: string; macs: string[] })[]>(
+          controller.url,
+          controller.adminKey,
+          'GET',
+          '/api/v1/machines',
+        );
+        return r.body.find((m) => m.macs.includes(mac));
+      },
+      90_000,
+    );
+  } finally {
+    await vm.stop();
+  }
+}
