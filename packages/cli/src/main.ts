@@ -15,7 +15,7 @@ Servers:
              [--deploy-timeout 30m] [--commission-timeout 30m] [--release-timeout 30m]
   agent --controller HOST:PORT [--controller …] --enroll-token T --data DIR
         [--interface IF …] [--http HOST:PORT] [--tftp HOST:PORT|off (default 0.0.0.0:69)]
-        [--dhcp PORT|off (default 67, on --interface devices or all)]
+        [--dhcp PORT|off (default 67, on --interface devices or all)] [--power-poll 30s]
         [--controller-http URL (metadata proxy target; default port 5240 on the controller)]
 
 Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts):

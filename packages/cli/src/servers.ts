@@ -93,6 +93,7 @@ const agentFlags = {
   http: { type: 'string' },
   tftp: { type: 'string' },
   dhcp: { type: 'string' },
+  'power-poll': { type: 'string' },
   'controller-http': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
@@ -137,6 +138,7 @@ export async function runAgent(argv: string[]): Promise<number> {
       http: hostPort(values.http ?? '0.0.0.0:5248', '0.0.0.0'),
       tftp: tftpListen(values.tftp, '0.0.0.0:69'),
       dhcp: dhcpListen(values.dhcp, '67'),
+      powerPollIntervalMs: duration(values['power-poll'] ?? '30s'),
       controllerHttpUrl: values['controller-http'],
       hostname: hostname(),
       logLevel: logLevel(values['log-level']),

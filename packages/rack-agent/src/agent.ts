@@ -16,6 +16,8 @@ import { describeInterfaces, type InterfaceTable } from './net/interfaces.ts';
 import type { PowerDriver } from './power/driver.ts';
 import { createManualPowerDriver } from './power/drivers/manual.ts';
 import { createPowerRegistry } from './power/registry.ts';
+import { createPowerPoller } from './power/poller.ts';
+import type { PowerReport } from './domain/commands.ts';
 import type { SetPowerOptions } from './power/set-power.ts';
 import { ensureIdentity, type EnrollError } from './rpc/enroll.ts';
 import { createSessionClient, type SessionStatus } from './rpc/session-client.ts';
@@ -104,6 +106,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let dhcp: DhcpService | undefined;
   const recorder = createEventRecorder({ store, clock, logger });
   const interfaces = describeInterfaces(config.interfaces, logger, deps.interfaceTable);
+  // Created before the session it reports through; `session` is assigned once enrolled.
+  const reporter: { send?: (report: PowerReport) => boolean } = {};
+  const poller = createPowerPoller({
+    registry,
+    clock,
+    logger: logger.child({ service: 'power-poll' }),
+    intervalMs: config.powerPollIntervalMs,
+    report: (report) => {
+      reporter.send?.(report);
+    },
+  });
   const commands = createCommandHandler({
     store,
     registry,
@@ -112,6 +125,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger,
     signal: lifetime.signal,
     onNetworkConfig: (network) => dhcp?.setNetwork(network),
+    onPowerConfig: (machineId, driver, params) => {
+      poller.set(machineId, driver, params);
+    },
     ...(deps.setPowerOptions === undefined ? {} : { setPowerOptions: deps.setPowerOptions }),
   });
   try {
@@ -206,6 +222,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   } catch (error: unknown) {
     deps.signal?.removeEventListener('abort', abortFromCaller);
+    poller.close();
     await dhcp?.close();
     store.close();
     throw error;
@@ -242,6 +259,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       },
     }),
   });
+  reporter.send = (report) => session.sendPowerObservation(report);
   const sessionLoop = session.run(lifetime.signal).catch((error: unknown) => {
     logger.error('session loop crashed', { error });
   });
@@ -255,6 +273,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const close = (): Promise<void> => {
     closing ??= (async () => {
       lifetime.abort();
+      poller.close();
       await sessionLoop;
       await commands.idle();
       await tftp?.close();

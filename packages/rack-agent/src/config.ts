@@ -50,6 +50,8 @@ export interface AgentConfig {
   readonly controllerHttpUrl: string;
   /** Where cached images live (`<sha256>` files). Default: `DATA/images`. */
   readonly imageDir: string;
+  /** How often the power state of machines with a BMC is polled. */
+  readonly powerPollIntervalMs: number;
   /** TFTP listening address; undefined turns TFTP off. */
   readonly tftp?: HostPort | undefined;
   /**
@@ -89,6 +91,7 @@ export function defaultAgentConfig(input: AgentConfigInput): AgentConfig {
     imageDir: input.imageDir ?? join(input.dataDir, 'images'),
     tftp: input.tftp,
     dhcp: input.dhcp,
+    powerPollIntervalMs: input.powerPollIntervalMs ?? 30_000,
   };
 }
 

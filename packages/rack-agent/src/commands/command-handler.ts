@@ -37,6 +37,9 @@ export interface CommandHandlerDeps extends Omit<PowerCommandDeps, 'logger'> {
   readonly store: AgentStore;
   readonly logger: Logger;
   readonly signal: AbortSignal;
+  /** Told when the controller sets (or, with an empty driver, removes) a machine's BMC access. */
+  readonly onPowerConfig?:
+    ((machineId: string, driver: string, params: unknown) => void) | undefined;
   /** Told after a new network config is stored (DHCP reloads its subnets). */
   readonly onNetworkConfig?: ((config: NetworkConfig) => void) | undefined;
 }
@@ -71,7 +74,14 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         logger.warn('image prefetch requested but this agent has no image cache yet', {
           files: command.files.length,
         });
-        return { kind: 'prefetch', detail: 'image cache not implemented; ignored' };
+        return { kind: 'prefetch', detail: 'no image cache on this agent yet; ignored' };
+      case 'power-config':
+        // Kept in memory by the poller only: BMC secrets never rest on the rack's disk.
+        deps.onPowerConfig?.(command.machineId, command.driver, command.params);
+        return {
+          kind: 'power-config',
+          detail: command.driver === '' ? 'polling stopped' : `polling with ${command.driver}`,
+        };
       default:
         return assertNever(command, 'command');
     }

@@ -54,6 +54,13 @@ export type AgentCommand = { readonly id: string } & (
   | { readonly kind: 'remove-boot-plan'; readonly machineId: string }
   | { readonly kind: 'power'; readonly request: PowerRequest }
   | { readonly kind: 'prefetch'; readonly files: readonly BootFile[] }
+  | {
+      readonly kind: 'power-config';
+      readonly machineId: string;
+      /** Empty: stop polling this machine. */
+      readonly driver: string;
+      readonly params: unknown;
+    }
 );
 
 /**
@@ -61,6 +68,9 @@ export type AgentCommand = { readonly id: string } & (
  * from here instead of being applied again.
  */
 export type AppliedResult =
-  | { readonly kind: 'network-config' | 'remove-boot-plan' | 'prefetch'; readonly detail: string }
+  | {
+      readonly kind: 'network-config' | 'remove-boot-plan' | 'prefetch' | 'power-config';
+      readonly detail: string;
+    }
   | { readonly kind: 'boot-plan'; readonly detail: 'saved' | 'stale' }
   | { readonly kind: 'power'; readonly report: PowerReport };

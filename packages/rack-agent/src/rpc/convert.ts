@@ -104,6 +104,20 @@ export function toAgentCommand(command: Command): Result<AgentCommand, CommandRe
         request: { machineId, action: knownAction, driver, params, pxeOnce, uefi },
       });
     }
+    case 'powerConfig': {
+      const { machineId, driver, paramsJson } = kind.value;
+      if (id === '' || machineId === '') {
+        return invalid('power-config', 'command id and machine id are required', machineId);
+      }
+      let params: unknown;
+      try {
+        params = paramsJson === '' ? undefined : (JSON.parse(paramsJson) as unknown);
+      } catch {
+        // Never echo the JSON: it holds the BMC password.
+        return invalid('power-config', 'power parameters are not valid JSON', machineId);
+      }
+      return ok({ id, kind: 'power-config', machineId, driver, params });
+    }
     case 'prefetch':
       if (id === '') return invalid('prefetch', 'command id is empty');
       return ok({ id, kind: 'prefetch', files: kind.value.files.map(toBootFile) });

@@ -15,6 +15,7 @@ import type {
 } from '@ingot/proto/rack/v1';
 import { backoffDelayMs, realSleep, type BackoffPolicy, type Sleep } from '../backoff.ts';
 import type { CommandHandler } from '../commands/command-handler.ts';
+import type { PowerReport } from '../domain/commands.ts';
 import type { RackIdentity } from '../domain/identity.ts';
 import type { EventRecorder } from '../events/event-recorder.ts';
 import type { AgentStore } from '../state/agent-store.ts';
@@ -79,6 +80,12 @@ export interface SessionClient {
    */
   run(signal: AbortSignal): Promise<void>;
   status(): SessionStatus;
+  /**
+   * Sends a polled power observation on the current session, if there is one (a PowerResult
+   * with no command id). Not queued: the next poll replaces a lost observation. Returns whether
+   * it was sent.
+   */
+  sendPowerObservation(report: PowerReport): boolean;
 }
 
 interface SessionEnd {
@@ -96,6 +103,8 @@ interface SessionEnd {
  */
 export function createSessionClient(deps: SessionClientDeps): SessionClient {
   let status: SessionStatus = { connected: false, sessions: 0 };
+  /** Writes to the current welcomed session; undefined while there is none. */
+  let live: ((request: SessionRequest) => boolean) | undefined;
   const sleep = deps.sleep ?? realSleep;
   const createClient = deps.createClient ?? createRackClient;
 
@@ -171,6 +180,7 @@ export function createSessionClient(deps: SessionClientDeps): SessionClient {
       const finish = (end: Omit<SessionEnd, 'welcomed'>): void => {
         if (finished) return;
         finished = true;
+        live = undefined;
         clearTimeout(welcomeTimer);
         clearInterval(heartbeatTimer);
         unsubscribe?.();
@@ -250,6 +260,7 @@ export function createSessionClient(deps: SessionClientDeps): SessionClient {
         sendHeartbeat();
         heartbeatTimer = setInterval(sendHeartbeat, intervalMs);
         unsubscribe = deps.recorder.onAppend(kick);
+        live = send;
         kick();
       };
 
@@ -347,7 +358,16 @@ export function createSessionClient(deps: SessionClientDeps): SessionClient {
       send({ kind: { $case: 'hello', value: toProtoHello(deps.hello()) } });
     });
 
-  return { run, status: () => status };
+  return {
+    run,
+    status: () => status,
+    sendPowerObservation(report) {
+      return (
+        live?.({ kind: { $case: 'powerResult', value: toProtoPowerResult('', report) } }) !==
+        undefined
+      );
+    },
+  };
 }
 
 function authMetadata(identity: RackIdentity): Metadata {

@@ -199,6 +199,7 @@ export interface Command {
     | { $case: "removeBootPlan"; value: RemoveBootPlan }
     | { $case: "power"; value: PowerCommand }
     | { $case: "prefetch"; value: PrefetchImages }
+    | { $case: "powerConfig"; value: PowerConfig }
     | undefined;
 }
 
@@ -275,6 +276,18 @@ export interface PowerCommand {
   /** Set the next boot to the network, once, before powering on. */
   pxeOnce: boolean;
   uefi: boolean;
+}
+
+/**
+ * PowerConfig tells the agent how to reach a machine's BMC so it can poll the power state. It is
+ * sent afresh on every session and kept in memory only: BMC secrets never rest on the rack.
+ */
+export interface PowerConfig {
+  machineId: string;
+  /** Driver type; empty removes the machine from polling. */
+  driver: string;
+  /** Driver parameters as JSON, including secrets; never logged by the agent. */
+  paramsJson: string;
 }
 
 export interface PrefetchImages {
@@ -2574,6 +2587,9 @@ export const Command: MessageFns<Command> = {
       case "prefetch":
         PrefetchImages.encode(message.kind.value, writer.uint32(50).fork()).join();
         break;
+      case "powerConfig":
+        PowerConfig.encode(message.kind.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2639,6 +2655,14 @@ export const Command: MessageFns<Command> = {
             message.kind = { $case: "prefetch", value: PrefetchImages.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.kind = { $case: "powerConfig", value: PowerConfig.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2670,6 +2694,10 @@ export const Command: MessageFns<Command> = {
         ? { $case: "power", value: PowerCommand.fromJSON(object.power) }
         : isSet(object.prefetch)
         ? { $case: "prefetch", value: PrefetchImages.fromJSON(object.prefetch) }
+        : isSet(object.powerConfig)
+        ? { $case: "powerConfig", value: PowerConfig.fromJSON(object.powerConfig) }
+        : isSet(object.power_config)
+        ? { $case: "powerConfig", value: PowerConfig.fromJSON(object.power_config) }
         : undefined,
     };
   },
@@ -2689,6 +2717,8 @@ export const Command: MessageFns<Command> = {
       obj.power = PowerCommand.toJSON(message.kind.value);
     } else if (message.kind?.$case === "prefetch") {
       obj.prefetch = PrefetchImages.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "powerConfig") {
+      obj.powerConfig = PowerConfig.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -2727,6 +2757,12 @@ export const Command: MessageFns<Command> = {
       case "prefetch": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "prefetch", value: PrefetchImages.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "powerConfig": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "powerConfig", value: PowerConfig.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -3854,6 +3890,115 @@ export const PowerCommand: MessageFns<PowerCommand> = {
     message.paramsJson = object.paramsJson ?? "";
     message.pxeOnce = object.pxeOnce ?? false;
     message.uefi = object.uefi ?? false;
+    return message;
+  },
+};
+
+function createBasePowerConfig(): PowerConfig {
+  return { machineId: "", driver: "", paramsJson: "" };
+}
+
+export const PowerConfig: MessageFns<PowerConfig> = {
+  encode(message: PowerConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.machineId !== "") {
+      writer.uint32(10).string(message.machineId);
+    }
+    if (message.driver !== "") {
+      writer.uint32(18).string(message.driver);
+    }
+    if (message.paramsJson !== "") {
+      writer.uint32(26).string(message.paramsJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PowerConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePowerConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.machineId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.driver = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.paramsJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PowerConfig {
+    return {
+      machineId: isSet(object.machineId)
+        ? globalThis.String(object.machineId)
+        : isSet(object.machine_id)
+        ? globalThis.String(object.machine_id)
+        : "",
+      driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      paramsJson: isSet(object.paramsJson)
+        ? globalThis.String(object.paramsJson)
+        : isSet(object.params_json)
+        ? globalThis.String(object.params_json)
+        : "",
+    };
+  },
+
+  toJSON(message: PowerConfig): unknown {
+    const obj: any = {};
+    if (message.machineId !== "") {
+      obj.machineId = message.machineId;
+    }
+    if (message.driver !== "") {
+      obj.driver = message.driver;
+    }
+    if (message.paramsJson !== "") {
+      obj.paramsJson = message.paramsJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PowerConfig>, I>>(base?: I): PowerConfig {
+    return PowerConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PowerConfig>, I>>(object: I): PowerConfig {
+    const message = createBasePowerConfig();
+    message.machineId = object.machineId ?? "";
+    message.driver = object.driver ?? "";
+    message.paramsJson = object.paramsJson ?? "";
     return message;
   },
 };
