@@ -19,6 +19,8 @@ import { DEFAULT_TIMEOUTS, type StatusTimeouts } from './app/transition-runner.t
 import { UserService } from './app/user-service.ts';
 import { SubnetService } from './app/subnet-service.ts';
 import { ImageService } from './app/image-service.ts';
+import { createSecretBox } from './app/secret-box.ts';
+import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import { attachEventStream } from './ws/event-stream.ts';
@@ -61,6 +63,8 @@ export async function startController(
   clock: Clock = systemClock,
 ): Promise<ControllerHandle> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // BMC passwords are sealed with this key (DESIGN.md §7); made on first start, never replaced.
+  const secrets = createSecretBox(loadOrCreateSecretKey(join(config.dataDir, 'secrets.key')).key);
   const store = await openStore(config);
   const bus = createMemoryEventBus((e) => logger.error('event listener failed', { error: e }));
   const timeouts: StatusTimeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
@@ -70,7 +74,16 @@ export async function startController(
   const racksNotifier: RackNotifier = { commandsQueued: (id) => late.notifier?.commandsQueued(id) };
 
   const users = new UserService({ store, bus, clock });
-  const machines = new MachineService({ store, bus, racks: racksNotifier, clock, timeouts });
+  const machines = new MachineService({
+    store,
+    bus,
+    racks: racksNotifier,
+    clock,
+    timeouts,
+    secrets,
+  });
+  const resealed = await machines.sealStoredPowerParams();
+  if (resealed > 0) logger.info('sealed stored power parameters', { machines: resealed });
   const racks = new RackService({
     store,
     bus,
@@ -95,6 +108,7 @@ export async function startController(
     host: config.grpc.host,
     port: config.grpc.port,
     heartbeatIntervalMs,
+    secrets,
   });
   late.notifier = rackServer;
 

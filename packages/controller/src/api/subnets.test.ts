@@ -1,20 +1,21 @@
-import { createJsonLogger } from '@ingot/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Rack } from '../domain/rack.ts';
 import {
   createServiceFixture,
+  createTestApi,
+  readJson,
   snapshotStore,
   uniqueMac,
   type FixtureUser,
   type ServiceFixture,
 } from '../testing/index.ts';
-import { createApi } from './app.ts';
+import type { ApiApp } from './context.ts';
 
 const PROBLEMS = 'https://ingot.dev/problems/';
 const S = '/api/v1/subnets';
 
 let f: ServiceFixture;
-let api: ReturnType<typeof createApi>;
+let api: ApiApp;
 let logLines: string[];
 let alice: FixtureUser;
 let rack: Rack;
@@ -24,21 +25,7 @@ let reservedMac: string;
 
 beforeEach(async () => {
   f = await createServiceFixture();
-  logLines = [];
-  api = createApi(
-    {
-      machines: f.machines,
-      racks: f.racks,
-      users: f.users,
-      subnets: f.subnets,
-      images: f.images,
-      store: f.store,
-      clock: f.clock,
-      heartbeatIntervalMs: 5_000,
-      maxBodyBytes: 4_096,
-    },
-    createJsonLogger((line) => logLines.push(line), 'error'),
-  );
+  ({ api, logLines } = createTestApi(f));
   alice = await f.addUser('alice');
   ({ rack } = await f.enrollRack());
   const created = await f.subnets.create(f.admin.actor, {
@@ -82,10 +69,6 @@ async function call(
   return api.request(path, { method, headers, body });
 }
 
-async function json<T = Record<string, unknown>>(res: Response): Promise<T> {
-  return (await res.json()) as T;
-}
-
 /** Everything a refused request must leave alone, subnets and reservations included. */
 async function everything() {
   return {
@@ -110,7 +93,7 @@ describe('happy paths', () => {
       },
     });
     expect(created.status).toBe(201);
-    const body = await json(created);
+    const body = await readJson(created);
     const id = String(body.id);
     expect(await f.store.getSubnet(id)).toMatchObject({ cidr: '10.5.0.0/24' });
     expect(body).toEqual({
@@ -130,16 +113,16 @@ describe('happy paths', () => {
 
     const got = await call('GET', `${S}/${id}`, { as: 'alice' });
     expect(got.status).toBe(200);
-    expect(await json(got)).toEqual(body);
+    expect(await readJson(got)).toEqual(body);
 
     const patched = await call('PATCH', `${S}/${id}`, {
       json: { name: 'dmz', gateway: null, rack: null },
     });
     expect(patched.status).toBe(200);
-    expect(await json(patched)).toEqual({ ...body, name: 'dmz', gateway: null, rack_id: null });
+    expect(await readJson(patched)).toEqual({ ...body, name: 'dmz', gateway: null, rack_id: null });
 
     const list = await call('GET', S, { as: 'alice' });
-    expect((await json<{ cidr: string }[]>(list)).map((s) => s.cidr)).toEqual([
+    expect((await readJson<{ cidr: string }[]>(list)).map((s) => s.cidr)).toEqual([
       '10.5.0.0/24',
       '172.31.0.0/24',
     ]);
@@ -155,7 +138,7 @@ describe('happy paths', () => {
       json: { mac: mac.toUpperCase(), ip: '172.31.0.21', hostname: 'printer' },
     });
     expect(res.status).toBe(201);
-    expect(await json(res)).toEqual({
+    expect(await readJson(res)).toEqual({
       mac,
       ip: '172.31.0.21',
       hostname: 'printer',
@@ -163,7 +146,7 @@ describe('happy paths', () => {
     });
     const list = await call('GET', `${S}/${lan.id}/reservations`, { as: 'alice' });
     expect(list.status).toBe(200);
-    expect((await json<{ ip: string }[]>(list)).map((r) => r.ip)).toEqual([
+    expect((await readJson<{ ip: string }[]>(list)).map((r) => r.ip)).toEqual([
       '172.31.0.20',
       '172.31.0.21',
     ]);
@@ -369,7 +352,7 @@ describe('refused requests: a problem document, and the store unchanged', () => 
     const res = await call(c.method, c.path(), c);
     expect(res.status).toBe(c.status);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    const problem = await json(res);
+    const problem = await readJson(res);
     expect(problem).toMatchObject({ type: PROBLEMS + c.type, status: c.status });
     expect(typeof problem.detail).toBe('string');
     if (c.field !== undefined) expect(problem.field).toBe(c.field);

@@ -9,7 +9,6 @@ import type { EventRecord, NewEvent } from '../domain/event.ts';
 import { transition, type MachineAction } from '../domain/machine/lifecycle.ts';
 import type {
   AllocationConstraints,
-  Architecture,
   DeploymentChoice,
   Machine,
   PowerConfig,
@@ -17,56 +16,21 @@ import type {
 import { isValidHostname } from '../domain/machine/machine.ts';
 import { mayActOn, maySee } from '../domain/user.ts';
 import { actorName, type Actor } from './actor.ts';
+import { auditEvent } from './audit-event.ts';
 import { shortId, uuid } from './ids.ts';
-import type { EventBus, MachineFilter, MachinePatch, RackNotifier, Store } from './ports.ts';
+import type { EventBus, MachineFilter, RackNotifier, Store } from './ports.ts';
 import {
   resolveRack,
   runTransition,
   type StatusTimeouts,
   type TransitionInput,
 } from './transition-runner.ts';
+import { requireAdmin } from './require-admin.ts';
+import type { CreateMachineInput, DeployInput, UpdateMachineInput } from './machine-inputs.ts';
+import { retryMachineWrite } from './retry-machine-write.ts';
+import { isSealedParams, sealPowerParams, type SecretBox } from './secret-box.ts';
 
-/** What an operator gives to create a machine. */
-export interface CreateMachineInput {
-  readonly hostname?: string | undefined;
-  readonly arch: Architecture;
-  readonly macs: readonly string[];
-  readonly cpuCount?: number | undefined;
-  readonly memoryMib?: number | undefined;
-  readonly storageGib?: number | undefined;
-  readonly tags?: readonly string[] | undefined;
-  readonly zone?: string | undefined;
-  readonly pool?: string | undefined;
-  readonly power?: PowerConfig | undefined;
-  readonly rackId?: string | undefined;
-  /** false: the operator supplies the facts and the machine goes straight to `ready`. */
-  readonly commission: boolean;
-}
-
-/** What a deploy asks for. */
-export interface DeployInput {
-  readonly os: string;
-  readonly release: string;
-  readonly kernel?: string | undefined;
-  readonly userData?: string | undefined;
-  readonly ephemeral?: boolean | undefined;
-}
-
-/** Operator edits (PATCH). */
-export type UpdateMachineInput = Pick<
-  MachinePatch,
-  | 'hostname'
-  | 'tags'
-  | 'zone'
-  | 'pool'
-  | 'power'
-  | 'rackId'
-  | 'cpuCount'
-  | 'memoryMib'
-  | 'storageGib'
-  | 'arch'
-  | 'macs'
->;
+export type { CreateMachineInput, DeployInput, UpdateMachineInput } from './machine-inputs.ts';
 
 /** Dependencies of {@link MachineService}. */
 export interface MachineServiceDeps {
@@ -75,9 +39,12 @@ export interface MachineServiceDeps {
   readonly racks: RackNotifier;
   readonly clock: Clock;
   readonly timeouts: StatusTimeouts;
+  /**
+   * Seals power parameters (BMC passwords) before they are stored; they stay sealed in the
+   * machine row and in queued rack commands, and only `rpc/convert.ts` opens them.
+   */
+  readonly secrets: SecretBox;
 }
-
-const MAX_CAS_RETRIES = 8;
 
 /** The machine use cases. */
 export class MachineService {
@@ -132,7 +99,7 @@ export class MachineService {
       ownerId: null,
       locked: false,
       rackId: input.rackId ?? null,
-      power: input.power ?? null,
+      power: this.#sealPower(input.power) ?? null,
       powerState: 'unknown',
       powerSeenAtMs: null,
       deployment: null,
@@ -212,7 +179,7 @@ export class MachineService {
         detail: `${input.hostname} is not a valid host name (RFC 1123)`,
       });
     }
-    return this.#withRetry(id, actor, async (machine, tx, now) => {
+    return retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
       if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_fixed' });
       // As on create: commands for a rack that does not exist would never be delivered.
       if (typeof input.rackId === 'string' && (await tx.getRack(input.rackId)) === undefined) {
@@ -235,7 +202,12 @@ export class MachineService {
           });
         }
       }
-      const updated = await tx.updateMachine(id, machine.version, input, now);
+      const updated = await tx.updateMachine(
+        id,
+        machine.version,
+        input.power === undefined ? input : { ...input, power: this.#sealPower(input.power) },
+        now,
+      );
       if (updated === undefined) return err({ kind: 'stale', machineId: id });
       // The API passes every optional field, most of them undefined: name only those given.
       const given = Object.keys(input) as (keyof UpdateMachineInput)[];
@@ -363,7 +335,7 @@ export class MachineService {
         detail: `only admins may ${action.replace('_', ' ')} machines`,
       });
     }
-    return this.#withRetry(id, actor, async (machine, tx, now) => {
+    return retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
       }
@@ -377,7 +349,7 @@ export class MachineService {
     id: string,
     locked: boolean,
   ): Promise<Result<Machine, DomainError>> {
-    return this.#withRetry(id, actor, async (machine, tx, now) => {
+    return retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
       }
@@ -399,6 +371,30 @@ export class MachineService {
   }
 
   /**
+   * Seals the power parameters of machines stored before parameters were encrypted (run once at
+   * startup, before anything else writes). Returns how many machines it sealed.
+   */
+  async sealStoredPowerParams(): Promise<number> {
+    let sealed = 0;
+    for (const machine of await this.#d.store.listMachines({})) {
+      if (machine.power === null || isSealedParams(machine.power.params)) continue;
+      const power = this.#sealPower(machine.power);
+      const now = this.#d.clock.now();
+      const patch = { power };
+      const updated = await this.#d.store.updateMachine(machine.id, machine.version, patch, now);
+      if (updated !== undefined) sealed++;
+    }
+    return sealed;
+  }
+
+  #sealPower(power: PowerConfig): PowerConfig;
+  #sealPower(power: PowerConfig | null | undefined): PowerConfig | null | undefined;
+  #sealPower(power: PowerConfig | null | undefined): PowerConfig | null | undefined {
+    if (power === null || power === undefined) return power;
+    return { type: power.type, params: sealPowerParams(this.#d.secrets, power.params) };
+  }
+
+  /**
    * Asks the machine's rack to power it on, off or cycle it, outside any deployment. Owner or
    * admin; a locked machine refuses.
    */
@@ -407,7 +403,7 @@ export class MachineService {
     id: string,
     action: 'on' | 'off' | 'cycle',
   ): Promise<Result<Machine, DomainError>> {
-    return this.#withRetry(id, actor, async (machine, tx, now) => {
+    return retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
       }
@@ -425,6 +421,7 @@ export class MachineService {
           machineId: id,
           action,
           driver: machine.power?.type ?? 'manual',
+          // Sealed as stored; `rpc/convert.ts` opens it on the way to the rack.
           params: machine.power?.params ?? {},
           pxeOnce: false,
         },
@@ -437,77 +434,4 @@ export class MachineService {
       });
     });
   }
-
-  /**
-   * Loads the machine, runs `work` in a transaction, retries when another writer got there first
-   * (compare-and-set on the version), then publishes events and wakes rack sessions.
-   */
-  async #withRetry(
-    id: string,
-    actor: Actor,
-    work: (
-      machine: Machine,
-      tx: Store,
-      nowMs: number,
-    ) => Promise<
-      Result<{ machine: Machine; events: NewEvent[]; racksToNotify: string[] }, DomainError>
-    >,
-  ): Promise<Result<Machine, DomainError>> {
-    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      const now = this.#d.clock.now();
-      const outcome = await this.#d.store.transaction(async (tx) => {
-        const machine = await tx.getMachine(id);
-        if (
-          machine === undefined ||
-          (actor.kind === 'user' && !maySee(actor.user, machine.ownerId))
-        ) {
-          return {
-            result: err<DomainError>({ kind: 'not-found', entity: 'machine', id }),
-            stored: [] as EventRecord[],
-          };
-        }
-        const result = await work(machine, tx, now);
-        if (!result.ok) return { result, stored: [] as EventRecord[] };
-        const stored = await tx.appendEvents(result.value.events, now);
-        return { result, stored };
-      });
-      const { result, stored } = outcome;
-      if (!result.ok && result.error.kind === 'stale') continue;
-      if (!result.ok) return result;
-      this.#d.bus.publish(stored);
-      for (const rackId of result.value.racksToNotify) this.#d.racks.commandsQueued(rackId);
-      return ok(result.value.machine);
-    }
-    return err({ kind: 'conflict', detail: `machine ${id} is changing too fast; try again` });
-  }
-}
-
-function requireAdmin(actor: Actor): DomainError | undefined {
-  if (actor.kind === 'user' && actor.user.role !== 'admin') {
-    return { kind: 'forbidden', detail: 'this action needs the admin role' };
-  }
-  return undefined;
-}
-
-function auditEvent(
-  actor: Actor,
-  machine: Machine,
-  step: string,
-  message: string,
-  nowMs: number,
-): NewEvent {
-  return {
-    id: uuid(),
-    kind: 'audit',
-    machineId: machine.id,
-    rackId: machine.rackId,
-    step,
-    result: 'succeeded',
-    fromStatus: null,
-    toStatus: null,
-    actor: actorName(actor),
-    message,
-    data: {},
-    occurredAtMs: nowMs,
-  };
 }

@@ -61,6 +61,11 @@ export interface Store {
   ): Promise<Machine | undefined>;
   deleteMachine(id: string): Promise<boolean>;
   /**
+   * Records an observed power state. An observation, not a change of the machine: it neither
+   * checks nor bumps the version, so polling never conflicts with operator actions.
+   */
+  recordPowerState(id: string, state: Machine['powerState'], seenAtMs: number): Promise<void>;
+  /**
    * Atomically picks one `ready`, unlocked machine matching `constraints`, marks it `allocated`
    * to `ownerId`, and returns it. Two concurrent calls never get the same machine.
    */

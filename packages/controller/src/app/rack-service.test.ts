@@ -1,72 +1,57 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Machine } from '../domain/machine/machine.ts';
 import type { Rack } from '../domain/rack.ts';
-import {
-  createServiceFixture,
-  rackStep,
-  snapshotStore,
-  type FixtureUser,
-  type ServiceFixture,
-} from '../testing/index.ts';
+import { rackStep, snapshotStore } from '../testing/index.ts';
+import { useServiceFixture } from '../testing/use-service-fixture.ts';
 
-let f: ServiceFixture;
-let alice: FixtureUser;
-
-beforeEach(async () => {
-  f = await createServiceFixture();
-  alice = await f.addUser('alice');
-});
-
-afterEach(async () => {
-  await f.close();
-});
+const t = useServiceFixture(['alice']);
 
 describe('deployment steps', () => {
   let rack: Rack;
   let m: Machine;
 
   beforeEach(async () => {
-    ({ rack } = await f.enrollRack());
-    m = await f.allocatedMachine(alice);
-    const deployed = await f.machines.deploy(alice.actor, m.id, {
+    ({ rack } = await t.f.enrollRack());
+    m = await t.f.allocatedMachine(t.alice);
+    const deployed = await t.f.machines.deploy(t.alice.actor, m.id, {
       os: 'debian',
       release: 'bookworm',
     });
     if (!deployed.ok) throw new Error(deployed.error.kind);
     m = deployed.value;
-    f.bus.clear();
-    f.notifier.clear();
+    t.f.bus.clear();
+    t.f.notifier.clear();
   });
 
   it('records progress without a transition until the machine reports deployed', async () => {
-    await f.racks.recordEvents(rack.id, [
+    await t.f.racks.recordEvents(rack.id, [
       rackStep(m.id, 'power.on'),
       rackStep(m.id, 'dhcp.ack'),
       rackStep(m.id, 'boot.kernel', 'started', { message: 'Loading kernel' }),
     ]);
-    expect(await f.store.getMachine(m.id)).toMatchObject({
+    expect(await t.f.store.getMachine(m.id)).toMatchObject({
       status: 'deploying',
       lastStep: { step: 'boot.kernel', result: 'started', message: 'Loading kernel' },
     });
-    expect(f.bus.published.map((e) => e.kind)).toEqual(['step', 'step', 'step']);
-    expect(f.bus.published.map((e) => e.actor)).toEqual(Array(3).fill(`rack:${rack.id}`));
+    expect(t.f.bus.published.map((e) => e.kind)).toEqual(['step', 'step', 'step']);
+    expect(t.f.bus.published.map((e) => e.actor)).toEqual(Array(3).fill(`rack:${rack.id}`));
   });
 
   it('advances deploying → deployed on a succeeded `deployed` step', async () => {
     const done = rackStep(m.id, 'deployed', 'succeeded', {
       message: 'cloud-init fetched user data',
     });
-    await f.racks.recordEvents(rack.id, [rackStep(m.id, 'install.image'), done]);
-    const after = await f.store.getMachine(m.id);
+    await t.f.racks.recordEvents(rack.id, [rackStep(m.id, 'install.image'), done]);
+    const after = await t.f.store.getMachine(m.id);
     expect(after).toMatchObject({
       status: 'deployed',
       statusMessage: 'Deployed',
       statusDeadlineMs: null,
       bootPurpose: 'local',
-      ownerId: alice.user.id,
+      ownerId: t.alice.user.id,
       lastStep: { step: 'deployed', result: 'succeeded' },
     });
-    const transitions = (await f.store.listEvents({ machineId: m.id })).filter(
+    const transitions = (await t.f.store.listEvents({ machineId: m.id })).filter(
       (e) => e.kind === 'transition' && e.step === 'deployed',
     );
     expect(transitions).toMatchObject([
@@ -78,23 +63,23 @@ describe('deployment steps', () => {
       },
     ]);
     // The machine boots from its disk next: the local plan replaces the install plan not yet sent.
-    const plans = (await f.store.pendingRackCommands(rack.id)).filter(
+    const plans = (await t.f.store.pendingRackCommands(rack.id)).filter(
       (c) => c.body.kind === 'boot-plan',
     );
     expect(plans.map((c) => c.body)).toMatchObject([{ kind: 'boot-plan', purpose: 'local' }]);
-    expect(f.notifier.calls).toEqual([rack.id]);
+    expect(t.f.notifier.calls).toEqual([rack.id]);
     // Published in store order: the two steps, then the transition.
-    const seqs = f.bus.published.map((e) => e.seq);
+    const seqs = t.f.bus.published.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
-    expect(f.bus.published.at(-1)).toMatchObject({ kind: 'transition', step: 'deployed' });
+    expect(t.f.bus.published.at(-1)).toMatchObject({ kind: 'transition', step: 'deployed' });
   });
 
   it('fails the deployment on a failed step, with the step and its message in the status', async () => {
-    await f.racks.recordEvents(rack.id, [
+    await t.f.racks.recordEvents(rack.id, [
       rackStep(m.id, 'boot.squashfs'),
       rackStep(m.id, 'install.storage', 'failed', { message: 'no disk larger than 8 GiB' }),
     ]);
-    const after = await f.store.getMachine(m.id);
+    const after = await t.f.store.getMachine(m.id);
     expect(after).toMatchObject({
       status: 'failed_deployment',
       statusDeadlineMs: null,
@@ -106,32 +91,35 @@ describe('deployment steps', () => {
 
   it('stores re-delivered events once and transitions once', async () => {
     const batch = [rackStep(m.id, 'install.reboot'), rackStep(m.id, 'deployed')];
-    await f.racks.recordEvents(rack.id, batch);
-    const once = await snapshotStore(f.store);
-    f.bus.clear();
-    f.notifier.clear();
+    await t.f.racks.recordEvents(rack.id, batch);
+    const once = await snapshotStore(t.f.store);
+    t.f.bus.clear();
+    t.f.notifier.clear();
 
-    await f.racks.recordEvents(rack.id, batch);
-    await f.racks.recordEvents(rack.id, [...batch].reverse());
+    await t.f.racks.recordEvents(rack.id, batch);
+    await t.f.racks.recordEvents(rack.id, [...batch].reverse());
 
-    expect(await snapshotStore(f.store)).toEqual(once);
-    expect(f.bus.published).toEqual([]);
-    expect(f.notifier.calls).toEqual([]);
-    const events = await f.store.listEvents({ machineId: m.id });
+    expect(await snapshotStore(t.f.store)).toEqual(once);
+    expect(t.f.bus.published).toEqual([]);
+    expect(t.f.notifier.calls).toEqual([]);
+    const events = await t.f.store.listEvents({ machineId: m.id });
     expect(events.filter((e) => e.step === 'deployed')).toHaveLength(2); // the step and the transition
     expect(events.filter((e) => e.id === batch[1]?.id)).toHaveLength(1);
   });
 
   it('does not let a re-delivered failure fail the next deployment', async () => {
     const failure = rackStep(m.id, 'boot.nbp', 'failed', { message: 'TFTP timeout' });
-    await f.racks.recordEvents(rack.id, [failure]);
-    expect((await f.store.getMachine(m.id))?.status).toBe('failed_deployment');
-    const again = await f.machines.deploy(alice.actor, m.id, { os: 'debian', release: 'bookworm' });
+    await t.f.racks.recordEvents(rack.id, [failure]);
+    expect((await t.f.store.getMachine(m.id))?.status).toBe('failed_deployment');
+    const again = await t.f.machines.deploy(t.alice.actor, m.id, {
+      os: 'debian',
+      release: 'bookworm',
+    });
     expect(again.ok).toBe(true);
 
     // The agent reconnects and resends its outbox, old failure included.
-    await f.racks.recordEvents(rack.id, [failure, rackStep(m.id, 'dhcp.ack')]);
-    expect(await f.store.getMachine(m.id)).toMatchObject({
+    await t.f.racks.recordEvents(rack.id, [failure, rackStep(m.id, 'dhcp.ack')]);
+    expect(await t.f.store.getMachine(m.id)).toMatchObject({
       status: 'deploying',
       lastStep: { step: 'dhcp.ack' },
     });
@@ -139,32 +127,32 @@ describe('deployment steps', () => {
 
   it('stores an id repeated in one batch once', async () => {
     const step = rackStep(m.id, 'deployed');
-    await f.racks.recordEvents(rack.id, [step, step]);
-    const transitions = (await f.store.listEvents({ machineId: m.id })).filter(
+    await t.f.racks.recordEvents(rack.id, [step, step]);
+    const transitions = (await t.f.store.listEvents({ machineId: m.id })).filter(
       (e) => e.kind === 'transition' && e.step === 'deployed',
     );
     expect(transitions).toHaveLength(1);
   });
 
   it('finds the machine by MAC when the rack does not know its id', async () => {
-    await f.racks.recordEvents(rack.id, [
+    await t.f.racks.recordEvents(rack.id, [
       rackStep('', 'dhcp.ack', 'succeeded', { mac: m.macs[0] ?? '' }),
     ]);
-    const [event] = (await f.store.listEvents({ machineId: m.id })).filter(
+    const [event] = (await t.f.store.listEvents({ machineId: m.id })).filter(
       (e) => e.step === 'dhcp.ack',
     );
     expect(event).toMatchObject({ machineId: m.id, data: { mac: m.macs[0] } });
-    expect((await f.store.getMachine(m.id))?.lastStep?.step).toBe('dhcp.ack');
+    expect((await t.f.store.getMachine(m.id))?.lastStep?.step).toBe('dhcp.ack');
   });
 
   it('keeps an event it cannot attach to a machine, and one that does not fit the status', async () => {
-    await f.racks.recordEvents(rack.id, [
+    await t.f.racks.recordEvents(rack.id, [
       rackStep('', 'dhcp.ack', 'info', { mac: '02:ff:ff:ff:ff:ff' }),
       rackStep('unknown-machine', 'boot.nbp'),
       rackStep(m.id, 'commissioned'),
     ]);
-    expect((await f.store.getMachine(m.id))?.status).toBe('deploying');
-    const steps = (await f.store.listEvents({})).filter((e) => e.kind === 'step');
+    expect((await t.f.store.getMachine(m.id))?.status).toBe('deploying');
+    const steps = (await t.f.store.listEvents({})).filter((e) => e.kind === 'step');
     expect(steps.map((e) => [e.step, e.machineId])).toEqual([
       ['dhcp.ack', null],
       ['boot.nbp', 'unknown-machine'],
@@ -173,25 +161,28 @@ describe('deployment steps', () => {
   });
 
   it('does nothing for an empty batch', async () => {
-    const before = await snapshotStore(f.store);
-    await f.racks.recordEvents(rack.id, []);
-    expect(await snapshotStore(f.store)).toEqual(before);
+    const before = await snapshotStore(t.f.store);
+    await t.f.racks.recordEvents(rack.id, []);
+    expect(await snapshotStore(t.f.store)).toEqual(before);
   });
 });
 
 describe('other lifecycle reports', () => {
   it('commissioning ends in ready on `commissioned`, and in failure on a failed step', async () => {
-    const { rack } = await f.enrollRack();
+    const { rack } = await t.f.enrollRack();
     const power = { type: 'manual', params: {} };
-    const a = await f.createMachine({ commission: true, power });
-    const b = await f.createMachine({ commission: true, power });
+    const a = await t.f.createMachine({ commission: true, power });
+    const b = await t.f.createMachine({ commission: true, power });
     expect([a.status, b.status]).toEqual(['commissioning', 'commissioning']);
-    await f.racks.recordEvents(rack.id, [
+    await t.f.racks.recordEvents(rack.id, [
       rackStep(a.id, 'commissioned'),
       rackStep(b.id, 'boot.kernel', 'failed', { message: 'HTTP 404' }),
     ]);
-    expect(await f.store.getMachine(a.id)).toMatchObject({ status: 'ready', bootPurpose: 'local' });
-    expect(await f.store.getMachine(b.id)).toMatchObject({
+    expect(await t.f.store.getMachine(a.id)).toMatchObject({
+      status: 'ready',
+      bootPurpose: 'local',
+    });
+    expect(await t.f.store.getMachine(b.id)).toMatchObject({
       status: 'failed_commissioning',
       statusMessage: 'boot.kernel failed: HTTP 404',
     });
@@ -200,110 +191,110 @@ describe('other lifecycle reports', () => {
 
 describe('power results', () => {
   it('acknowledge the command and record the observed state', async () => {
-    const { rack } = await f.enrollRack();
-    const m = await f.allocatedMachine(alice);
-    const powered = await f.machines.power(alice.actor, m.id, 'on');
+    const { rack } = await t.f.enrollRack();
+    const m = await t.f.allocatedMachine(t.alice);
+    const powered = await t.f.machines.power(t.alice.actor, m.id, 'on');
     if (!powered.ok) throw new Error(powered.error.kind);
-    const [command] = await f.store.pendingRackCommands(rack.id);
-    await f.racks.recordPowerResult(rack.id, {
+    const [command] = await t.f.store.pendingRackCommands(rack.id);
+    await t.f.racks.recordPowerResult(rack.id, {
       commandId: command?.id ?? '',
       machineId: m.id,
       ok: true,
       powerState: 'on',
       errorKind: '',
       message: '',
-      observedAtMs: f.clock.now() + 5,
+      observedAtMs: t.f.clock.now() + 5,
     });
-    expect(await f.store.pendingRackCommands(rack.id)).toEqual([]);
-    expect(await f.store.getMachine(m.id)).toMatchObject({
+    expect(await t.f.store.pendingRackCommands(rack.id)).toEqual([]);
+    expect(await t.f.store.getMachine(m.id)).toMatchObject({
       powerState: 'on',
-      powerSeenAtMs: f.clock.now() + 5,
+      powerSeenAtMs: t.f.clock.now() + 5,
     });
 
-    await f.racks.recordPowerResult(rack.id, {
+    await t.f.racks.recordPowerResult(rack.id, {
       commandId: 'other',
       machineId: m.id,
       ok: false,
       powerState: 'on',
       errorKind: 'auth',
       message: 'bad password',
-      observedAtMs: f.clock.now() + 6,
+      observedAtMs: t.f.clock.now() + 6,
     });
-    expect((await f.store.getMachine(m.id))?.powerState).toBe('error');
+    expect((await t.f.store.getMachine(m.id))?.powerState).toBe('error');
   });
 });
 
 describe('enrollment', () => {
   it('trades a token for an identity once, and the identity authenticates', async () => {
-    const token = await f.racks.createEnrollmentToken(f.admin.actor);
+    const token = await t.f.racks.createEnrollmentToken(t.f.admin.actor);
     if (!token.ok) throw new Error(token.error.kind);
-    expect(token.value.expiresAtMs).toBe(f.clock.now() + 3_600_000);
+    expect(token.value.expiresAtMs).toBe(t.f.clock.now() + 3_600_000);
     const input = { token: token.value.token, hostname: 'rack-a', version: '1', interfaces: [] };
-    const first = await f.racks.register(input);
+    const first = await t.f.racks.register(input);
     if (!first.ok) throw new Error(first.error.kind);
     expect(first.value.rack.name).toBe('rack-a');
     expect(first.value.rack.secretHash).not.toContain(first.value.secret);
-    expect((await f.racks.register(input)).ok).toBe(false);
+    expect((await t.f.racks.register(input)).ok).toBe(false);
 
     const { rack, secret } = first.value;
-    expect((await f.racks.authenticate(rack.id, secret)).ok).toBe(true);
-    expect(await f.racks.authenticate(rack.id, `${secret}x`)).toMatchObject({
+    expect((await t.f.racks.authenticate(rack.id, secret)).ok).toBe(true);
+    expect(await t.f.racks.authenticate(rack.id, `${secret}x`)).toMatchObject({
       ok: false,
       error: { kind: 'unauthenticated' },
     });
-    expect((await f.racks.authenticate('nope', secret)).ok).toBe(false);
+    expect((await t.f.racks.authenticate('nope', secret)).ok).toBe(false);
   });
 
   it('refuses an expired token', async () => {
-    const token = await f.racks.createEnrollmentToken(f.admin.actor);
+    const token = await t.f.racks.createEnrollmentToken(t.f.admin.actor);
     if (!token.ok) throw new Error(token.error.kind);
-    f.clock.advance(3_600_000);
-    const registered = await f.racks.register({
+    t.f.clock.advance(3_600_000);
+    const registered = await t.f.racks.register({
       token: token.value.token,
       hostname: 'late',
       version: '1',
       interfaces: [],
     });
     expect(registered).toMatchObject({ ok: false, error: { kind: 'unauthenticated' } });
-    expect(await f.racks.list()).toEqual([]);
+    expect(await t.f.racks.list()).toEqual([]);
   });
 
   it('gives a second rack of the same host name a distinct name', async () => {
-    const a = await f.enrollRack('same');
-    const b = await f.enrollRack('same');
+    const a = await t.f.enrollRack('same');
+    const b = await t.f.enrollRack('same');
     expect(a.rack.name).toBe('same');
     expect(b.rack.name).toMatch(/^same-/);
   });
 
   it('only admins create tokens', async () => {
-    expect(await f.racks.createEnrollmentToken(alice.actor)).toMatchObject({
+    expect(await t.f.racks.createEnrollmentToken(t.alice.actor)).toMatchObject({
       ok: false,
       error: { kind: 'forbidden' },
     });
   });
 
   it('records sessions and heartbeats', async () => {
-    const { rack } = await f.enrollRack();
-    f.clock.advance(1_000);
-    await f.racks.sessionChanged(rack.id, true, {
+    const { rack } = await t.f.enrollRack();
+    t.f.clock.advance(1_000);
+    await t.f.racks.sessionChanged(rack.id, true, {
       hostname: 'rack-host',
       version: '2',
       interfaces: [{ name: 'eth1', mac: '02:00:00:00:00:09', cidrs: ['10.1.0.1/24'] }],
       networkConfigVersion: 0,
     });
     const health = { uptimeSeconds: 9, outboxDepth: 1, bootPlans: 2, rssBytes: 3, services: {} };
-    f.clock.advance(1_000);
-    await f.racks.heartbeat(rack.id, health);
-    expect(await f.store.getRack(rack.id)).toMatchObject({
+    t.f.clock.advance(1_000);
+    await t.f.racks.heartbeat(rack.id, health);
+    expect(await t.f.store.getRack(rack.id)).toMatchObject({
       connected: true,
       hostname: 'rack-host',
       version: '2',
-      lastSeenAtMs: f.clock.now(),
+      lastSeenAtMs: t.f.clock.now(),
       health,
     });
-    await f.racks.sessionChanged(rack.id, false);
-    expect((await f.store.getRack(rack.id))?.connected).toBe(false);
-    const steps = (await f.store.listEvents({})).map((e) => e.step);
+    await t.f.racks.sessionChanged(rack.id, false);
+    expect((await t.f.store.getRack(rack.id))?.connected).toBe(false);
+    const steps = (await t.f.store.listEvents({})).map((e) => e.step);
     expect(steps).toContain('rack.connected');
     expect(steps).toContain('rack.disconnected');
   });

@@ -350,22 +350,33 @@ export class RackService {
   /** Records the power state a rack observed. */
   async recordPowerResult(rackId: string, result: RackPowerResult): Promise<void> {
     const now = this.#d.clock.now();
-    await this.#d.store.ackRackCommands(rackId, [result.commandId], now);
-    for (let attempt = 0; attempt < 8; attempt++) {
-      const machine = await this.#d.store.getMachine(result.machineId);
-      if (machine === undefined) return;
-      const state: PowerState = result.ok ? result.powerState : 'error';
-      const updated = await this.#d.store.updateMachine(
-        machine.id,
-        machine.version,
-        { powerState: state, powerSeenAtMs: result.observedAtMs },
-        now,
-      );
-      if (updated !== undefined) return;
-    }
-    this.#d.logger.warn('could not record power state: machine kept changing', {
-      machineId: result.machineId,
-    });
+    // Polled observations carry no command id; answers to power commands acknowledge theirs.
+    if (result.commandId !== '')
+      await this.#d.store.ackRackCommands(rackId, [result.commandId], now);
+    const machine = await this.#d.store.getMachine(result.machineId);
+    if (machine === undefined) return;
+    const state: PowerState = result.ok ? result.powerState : 'error';
+    await this.#d.store.recordPowerState(machine.id, state, result.observedAtMs);
+    // A BMC that starts or stops failing is shown on the machine's timeline, once per change.
+    const failing = state === 'error';
+    if (failing === (machine.powerState === 'error')) return;
+    const event: NewEvent = {
+      id: uuid(),
+      kind: 'power',
+      machineId: machine.id,
+      rackId,
+      step: 'power.query',
+      result: failing ? 'failed' : 'succeeded',
+      fromStatus: null,
+      toStatus: null,
+      actor: actorName({ kind: 'rack', rackId }),
+      message: failing
+        ? `BMC unreachable or refusing (${result.errorKind}): ${result.message}`
+        : `BMC answers again: power ${state}`,
+      data: { state, errorKind: result.errorKind },
+      occurredAtMs: result.observedAtMs,
+    };
+    this.#d.bus.publish(await this.#d.store.appendEvents([event], now));
   }
 }
 

@@ -1,29 +1,14 @@
 import type { Result } from '@ingot/common';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { DomainError } from '../domain/errors.ts';
 import type { RackCommand, RackCommandBody } from '../domain/rack.ts';
-import {
-  createServiceFixture,
-  snapshotStore,
-  uniqueMac,
-  type FixtureUser,
-  type ServiceFixture,
-} from '../testing/index.ts';
+import { snapshotStore, uniqueMac } from '../testing/index.ts';
+import { useServiceFixture } from '../testing/use-service-fixture.ts';
 import type { SubnetInput } from './subnet-service.ts';
 
 type NetworkConfig = Extract<RackCommandBody, { kind: 'network-config' }>;
 
-let f: ServiceFixture;
-let alice: FixtureUser;
-
-beforeEach(async () => {
-  f = await createServiceFixture();
-  alice = await f.addUser('alice');
-});
-
-afterEach(async () => {
-  await f.close();
-});
+const t = useServiceFixture(['alice']);
 
 function must<T>(r: Result<T, DomainError>): T {
   if (!r.ok) throw new Error(`unexpected ${r.error.kind}: ${JSON.stringify(r.error)}`);
@@ -38,16 +23,16 @@ const LAN: SubnetInput = {
 
 /** The store, subnets and reservations included, to check a refused change altered nothing. */
 async function everything() {
-  const subnets = await f.store.listSubnets();
+  const subnets = await t.f.store.listSubnets();
   return {
-    ...(await snapshotStore(f.store)),
+    ...(await snapshotStore(t.f.store)),
     subnets,
-    reservations: await f.store.listReservations(),
+    reservations: await t.f.store.listReservations(),
   };
 }
 
 async function pendingConfigs(rackId: string): Promise<(RackCommand & { body: NetworkConfig })[]> {
-  return (await f.store.pendingRackCommands(rackId)).filter(
+  return (await t.f.store.pendingRackCommands(rackId)).filter(
     (c): c is RackCommand & { body: NetworkConfig } => c.body.kind === 'network-config',
   );
 }
@@ -62,7 +47,7 @@ async function onlyConfig(rackId: string): Promise<NetworkConfig> {
 
 describe('subnet CRUD', () => {
   it('creates a subnet with defaults, lists it, and audits the change', async () => {
-    const s = must(await f.subnets.create(f.admin.actor, { cidr: '10.20.0.0/16' }));
+    const s = must(await t.f.subnets.create(t.f.admin.actor, { cidr: '10.20.0.0/16' }));
     expect(s).toMatchObject({
       cidr: '10.20.0.0/16',
       name: '10.20.0.0/16',
@@ -73,11 +58,11 @@ describe('subnet CRUD', () => {
       dhcpMode: 'managed',
       rackId: null,
       interface: null,
-      createdAtMs: f.clock.now(),
+      createdAtMs: t.f.clock.now(),
     });
-    expect(await f.subnets.list()).toEqual([s]);
-    expect(must(await f.subnets.get(s.id))).toEqual(s);
-    expect(f.bus.published.at(-1)).toMatchObject({
+    expect(await t.f.subnets.list()).toEqual([s]);
+    expect(must(await t.f.subnets.get(s.id))).toEqual(s);
+    expect(t.f.bus.published.at(-1)).toMatchObject({
       kind: 'audit',
       step: 'subnet.create',
       actor: 'user:admin',
@@ -85,32 +70,32 @@ describe('subnet CRUD', () => {
   });
 
   it('updates only the fields given; null clears the gateway', async () => {
-    const s = must(await f.subnets.create(f.admin.actor, { ...LAN, name: 'lan' }));
-    const u = must(await f.subnets.update(f.admin.actor, s.id, { leaseSeconds: 600 }));
+    const s = must(await t.f.subnets.create(t.f.admin.actor, { ...LAN, name: 'lan' }));
+    const u = must(await t.f.subnets.update(t.f.admin.actor, s.id, { leaseSeconds: 600 }));
     expect(u).toEqual({ ...s, leaseSeconds: 600 });
-    const cleared = must(await f.subnets.update(f.admin.actor, s.id, { gateway: null }));
+    const cleared = must(await t.f.subnets.update(t.f.admin.actor, s.id, { gateway: null }));
     expect(cleared.gateway).toBeNull();
-    expect(await f.store.getSubnet(s.id)).toEqual(cleared);
+    expect(await t.f.store.getSubnet(s.id)).toEqual(cleared);
   });
 
   it('deletes a subnet with its reservations', async () => {
-    const s = must(await f.subnets.create(f.admin.actor, LAN));
+    const s = must(await t.f.subnets.create(t.f.admin.actor, LAN));
     const mac = uniqueMac();
-    must(await f.subnets.reserve(f.admin.actor, s.id, { mac, ip: '172.31.0.20' }));
-    must(await f.subnets.delete(f.admin.actor, s.id));
-    expect(await f.subnets.list()).toEqual([]);
-    expect(await f.store.getReservationByMac(mac)).toBeUndefined();
-    expect(await f.subnets.get(s.id)).toMatchObject({ ok: false, error: { kind: 'not-found' } });
+    must(await t.f.subnets.reserve(t.f.admin.actor, s.id, { mac, ip: '172.31.0.20' }));
+    must(await t.f.subnets.delete(t.f.admin.actor, s.id));
+    expect(await t.f.subnets.list()).toEqual([]);
+    expect(await t.f.store.getReservationByMac(mac)).toBeUndefined();
+    expect(await t.f.subnets.get(s.id)).toMatchObject({ ok: false, error: { kind: 'not-found' } });
   });
 
   it.each([
-    ['update', () => f.subnets.update(f.admin.actor, 'nope', { name: 'x' })],
-    ['delete', () => f.subnets.delete(f.admin.actor, 'nope')],
+    ['update', () => t.f.subnets.update(t.f.admin.actor, 'nope', { name: 'x' })],
+    ['delete', () => t.f.subnets.delete(t.f.admin.actor, 'nope')],
     [
       'reserve',
-      () => f.subnets.reserve(f.admin.actor, 'nope', { mac: uniqueMac(), ip: '1.1.1.1' }),
+      () => t.f.subnets.reserve(t.f.admin.actor, 'nope', { mac: uniqueMac(), ip: '1.1.1.1' }),
     ],
-    ['list reservations', () => f.subnets.reservations('nope')],
+    ['list reservations', () => t.f.subnets.reservations('nope')],
   ])('%s of an unknown subnet is not-found', async (_, run) => {
     expect(await run()).toMatchObject({ ok: false, error: { kind: 'not-found' } });
   });
@@ -143,23 +128,23 @@ describe('validation', () => {
   };
 
   it.each(Object.entries(cases))('refuses %s on create and update', async (_, [patch, field]) => {
-    await f.enrollRack();
-    f.notifier.clear();
-    f.bus.clear();
+    await t.f.enrollRack();
+    t.f.notifier.clear();
+    t.f.bus.clear();
     const empty = await everything();
-    const created = await f.subnets.create(f.admin.actor, { ...LAN, ...patch });
+    const created = await t.f.subnets.create(t.f.admin.actor, { ...LAN, ...patch });
     expect(created).toMatchObject({ ok: false, error: { kind: 'invalid', field } });
     expect(await everything()).toEqual(empty);
 
-    const existing = must(await f.subnets.create(f.admin.actor, LAN));
+    const existing = must(await t.f.subnets.create(t.f.admin.actor, LAN));
     const before = await everything();
-    f.notifier.clear();
-    f.bus.clear();
-    const updated = await f.subnets.update(f.admin.actor, existing.id, patch);
+    t.f.notifier.clear();
+    t.f.bus.clear();
+    const updated = await t.f.subnets.update(t.f.admin.actor, existing.id, patch);
     expect(updated).toMatchObject({ ok: false, error: { kind: 'invalid', field } });
     expect(await everything()).toEqual(before);
-    expect(f.notifier.calls).toEqual([]);
-    expect(f.bus.published).toEqual([]);
+    expect(t.f.notifier.calls).toEqual([]);
+    expect(t.f.bus.published).toEqual([]);
   });
 
   it.each([
@@ -167,42 +152,44 @@ describe('validation', () => {
     ['a block inside it', '172.31.0.128/25'],
     ['a block around it', '172.30.0.0/15'],
   ])('refuses %s as an overlap conflict', async (_, cidr) => {
-    must(await f.subnets.create(f.admin.actor, LAN));
+    must(await t.f.subnets.create(t.f.admin.actor, LAN));
     const before = await everything();
-    const r = await f.subnets.create(f.admin.actor, { cidr });
+    const r = await t.f.subnets.create(t.f.admin.actor, { cidr });
     expect(r).toMatchObject({ ok: false, error: { kind: 'conflict' } });
     if (!r.ok && r.error.kind === 'conflict') expect(r.error.detail).toContain('172.31.0.0/24');
     expect(await everything()).toEqual(before);
   });
 
   it('refuses an update moving a subnet onto another, but not onto itself', async () => {
-    const a = must(await f.subnets.create(f.admin.actor, LAN));
-    const b = must(await f.subnets.create(f.admin.actor, { cidr: '10.0.0.0/24' }));
-    expect(await f.subnets.update(f.admin.actor, b.id, { cidr: '172.31.0.0/23' })).toMatchObject({
+    const a = must(await t.f.subnets.create(t.f.admin.actor, LAN));
+    const b = must(await t.f.subnets.create(t.f.admin.actor, { cidr: '10.0.0.0/24' }));
+    expect(
+      await t.f.subnets.update(t.f.admin.actor, b.id, { cidr: '172.31.0.0/23' }),
+    ).toMatchObject({
       ok: false,
       error: { kind: 'conflict' },
     });
-    must(await f.subnets.update(f.admin.actor, a.id, { cidr: '172.31.0.0/24', name: 'same' }));
+    must(await t.f.subnets.update(t.f.admin.actor, a.id, { cidr: '172.31.0.0/24', name: 'same' }));
   });
 });
 
 describe('authorization', () => {
   it('lets a user read but not change anything', async () => {
-    const s = must(await f.subnets.create(f.admin.actor, LAN));
+    const s = must(await t.f.subnets.create(t.f.admin.actor, LAN));
     const mac = uniqueMac();
-    must(await f.subnets.reserve(f.admin.actor, s.id, { mac, ip: '172.31.0.20' }));
+    must(await t.f.subnets.reserve(t.f.admin.actor, s.id, { mac, ip: '172.31.0.20' }));
     const before = await everything();
     const attempts = [
-      await f.subnets.create(alice.actor, { cidr: '10.9.0.0/24' }),
-      await f.subnets.update(alice.actor, s.id, { name: 'mine' }),
-      await f.subnets.delete(alice.actor, s.id),
-      await f.subnets.reserve(alice.actor, s.id, { mac: uniqueMac(), ip: '172.31.0.21' }),
-      await f.subnets.unreserve(alice.actor, s.id, mac),
+      await t.f.subnets.create(t.alice.actor, { cidr: '10.9.0.0/24' }),
+      await t.f.subnets.update(t.alice.actor, s.id, { name: 'mine' }),
+      await t.f.subnets.delete(t.alice.actor, s.id),
+      await t.f.subnets.reserve(t.alice.actor, s.id, { mac: uniqueMac(), ip: '172.31.0.21' }),
+      await t.f.subnets.unreserve(t.alice.actor, s.id, mac),
     ];
     for (const r of attempts) expect(r).toMatchObject({ ok: false, error: { kind: 'forbidden' } });
     expect(await everything()).toEqual(before);
-    expect(await f.subnets.list()).toHaveLength(1);
-    expect(must(await f.subnets.reservations(s.id))).toHaveLength(1);
+    expect(await t.f.subnets.list()).toHaveLength(1);
+    expect(must(await t.f.subnets.reservations(s.id))).toHaveLength(1);
   });
 });
 
@@ -210,24 +197,24 @@ describe('reservations', () => {
   let subnetId: string;
 
   beforeEach(async () => {
-    subnetId = must(await f.subnets.create(f.admin.actor, LAN)).id;
+    subnetId = must(await t.f.subnets.create(t.f.admin.actor, LAN)).id;
   });
 
   it('reserves with a normalized MAC, lists and removes it', async () => {
     const r = must(
-      await f.subnets.reserve(f.admin.actor, subnetId, {
+      await t.f.subnets.reserve(t.f.admin.actor, subnetId, {
         mac: 'AA-BB-CC-00-11-22',
         ip: '172.31.0.20',
         hostname: 'printer',
       }),
     );
     expect(r).toMatchObject({ mac: 'aa:bb:cc:00:11:22', hostname: 'printer', subnetId });
-    expect(must(await f.subnets.reservations(subnetId))).toEqual([r]);
+    expect(must(await t.f.subnets.reservations(subnetId))).toEqual([r]);
     expect(
-      await f.subnets.unreserve(f.admin.actor, 'other-subnet', 'aa:bb:cc:00:11:22'),
+      await t.f.subnets.unreserve(t.f.admin.actor, 'other-subnet', 'aa:bb:cc:00:11:22'),
     ).toMatchObject({ ok: false, error: { kind: 'not-found' } });
-    must(await f.subnets.unreserve(f.admin.actor, subnetId, 'AABBCC001122'));
-    expect(must(await f.subnets.reservations(subnetId))).toEqual([]);
+    must(await t.f.subnets.unreserve(t.f.admin.actor, subnetId, 'AABBCC001122'));
+    expect(must(await t.f.subnets.reservations(subnetId))).toEqual([]);
   });
 
   it.each<[string, { mac?: string; ip: string }, DomainError['kind'], string | undefined]>([
@@ -241,10 +228,10 @@ describe('reservations', () => {
     ['an address already reserved', { ip: '172.31.0.20' }, 'conflict', undefined],
   ])('refuses %s', async (_, input, kind, field) => {
     const taken = uniqueMac();
-    must(await f.subnets.reserve(f.admin.actor, subnetId, { mac: taken, ip: '172.31.0.20' }));
+    must(await t.f.subnets.reserve(t.f.admin.actor, subnetId, { mac: taken, ip: '172.31.0.20' }));
     const before = await everything();
     const mac = input.mac === 'taken' ? taken.toUpperCase() : (input.mac ?? uniqueMac());
-    const r = await f.subnets.reserve(f.admin.actor, subnetId, { ...input, mac, ip: input.ip });
+    const r = await t.f.subnets.reserve(t.f.admin.actor, subnetId, { ...input, mac, ip: input.ip });
     expect(r).toMatchObject({ ok: false, error: field === undefined ? { kind } : { kind, field } });
     expect(await everything()).toEqual(before);
   });
@@ -257,9 +244,11 @@ describe('reservations', () => {
     ['a CIDR that would exclude it', { cidr: '172.31.0.128/25', gateway: null, dynamicRanges: [] }],
     ['a gateway on it', { gateway: '172.31.0.20' }],
   ])('refuses an update with %s', async (_, patch) => {
-    must(await f.subnets.reserve(f.admin.actor, subnetId, { mac: uniqueMac(), ip: '172.31.0.20' }));
+    must(
+      await t.f.subnets.reserve(t.f.admin.actor, subnetId, { mac: uniqueMac(), ip: '172.31.0.20' }),
+    );
     const before = await everything();
-    expect(await f.subnets.update(f.admin.actor, subnetId, patch)).toMatchObject({
+    expect(await t.f.subnets.update(t.f.admin.actor, subnetId, patch)).toMatchObject({
       ok: false,
       error: { kind: 'conflict' },
     });
@@ -269,15 +258,15 @@ describe('reservations', () => {
 
 describe('network config', () => {
   it('queues an unassigned subnet to the only rack, reservations linked to known machines', async () => {
-    const { rack } = await f.enrollRack();
-    const known = await f.createMachine({ hostname: 'db-1' });
+    const { rack } = await t.f.enrollRack();
+    const known = await t.f.createMachine({ hostname: 'db-1' });
     const knownMac = known.macs[0] ?? '';
     const stranger = uniqueMac();
-    const s = must(await f.subnets.create(f.admin.actor, LAN));
-    f.notifier.clear();
-    must(await f.subnets.reserve(f.admin.actor, s.id, { mac: knownMac, ip: '172.31.0.10' }));
+    const s = must(await t.f.subnets.create(t.f.admin.actor, LAN));
+    t.f.notifier.clear();
+    must(await t.f.subnets.reserve(t.f.admin.actor, s.id, { mac: knownMac, ip: '172.31.0.10' }));
     must(
-      await f.subnets.reserve(f.admin.actor, s.id, {
+      await t.f.subnets.reserve(t.f.admin.actor, s.id, {
         mac: stranger,
         ip: '172.31.0.11',
         hostname: 'printer',
@@ -289,60 +278,60 @@ describe('network config', () => {
       { mac: knownMac, ip: '172.31.0.10', machineId: known.id, hostname: 'db-1' },
       { mac: stranger, ip: '172.31.0.11', machineId: null, hostname: 'printer' },
     ]);
-    expect(f.notifier.calls).toEqual([rack.id, rack.id]);
-    expect((await f.store.getRack(rack.id))?.networkConfigVersion).toBe(config.version);
+    expect(t.f.notifier.calls).toEqual([rack.id, rack.id]);
+    expect((await t.f.store.getRack(rack.id))?.networkConfigVersion).toBe(config.version);
   });
 
   it('with two racks, only the assigned rack serves a subnet', async () => {
-    const { rack: a } = await f.enrollRack('rack-a');
-    const { rack: b } = await f.enrollRack('rack-b');
-    const unassigned = must(await f.subnets.create(f.admin.actor, { cidr: '10.0.0.0/24' }));
+    const { rack: a } = await t.f.enrollRack('rack-a');
+    const { rack: b } = await t.f.enrollRack('rack-b');
+    const unassigned = must(await t.f.subnets.create(t.f.admin.actor, { cidr: '10.0.0.0/24' }));
     expect((await onlyConfig(a.id)).subnets).toEqual([]);
     expect((await onlyConfig(b.id)).subnets).toEqual([]);
-    const assigned = must(await f.subnets.create(f.admin.actor, { ...LAN, rackId: a.id }));
+    const assigned = must(await t.f.subnets.create(t.f.admin.actor, { ...LAN, rackId: a.id }));
     expect((await onlyConfig(a.id)).subnets).toEqual([assigned]);
     expect((await onlyConfig(b.id)).subnets).toEqual([]);
     expect(unassigned.rackId).toBeNull();
-    expect(f.notifier.calls.slice(-2).sort()).toEqual([a.id, b.id].sort());
+    expect(t.f.notifier.calls.slice(-2).sort()).toEqual([a.id, b.id].sort());
   });
 
   it('supersedes a pending config: the old one is marked acked, versions grow', async () => {
-    const { rack } = await f.enrollRack();
-    const s = must(await f.subnets.create(f.admin.actor, LAN));
+    const { rack } = await t.f.enrollRack();
+    const s = must(await t.f.subnets.create(t.f.admin.actor, LAN));
     const [first] = await pendingConfigs(rack.id);
-    f.clock.advance(1_000);
-    must(await f.subnets.update(f.admin.actor, s.id, { name: 'renamed' }));
+    t.f.clock.advance(1_000);
+    must(await t.f.subnets.update(t.f.admin.actor, s.id, { name: 'renamed' }));
     const pending = await pendingConfigs(rack.id);
     expect(pending).toHaveLength(1);
     expect(pending[0]?.id).not.toBe(first?.id);
     expect(pending[0]?.body.subnets).toMatchObject([{ name: 'renamed' }]);
     expect(pending[0]?.body.version).toBeGreaterThan(first?.body.version ?? Infinity);
     // Already acknowledged (by nobody): acknowledging it again changes nothing.
-    expect(await f.store.ackRackCommands(rack.id, [first?.id ?? ''], f.clock.now())).toBe(0);
+    expect(await t.f.store.ackRackCommands(rack.id, [first?.id ?? ''], t.f.clock.now())).toBe(0);
   });
 
   it('versions grow when the clock stands still or goes back', async () => {
-    const { rack } = await f.enrollRack();
-    const s = must(await f.subnets.create(f.admin.actor, LAN));
+    const { rack } = await t.f.enrollRack();
+    const s = must(await t.f.subnets.create(t.f.admin.actor, LAN));
     const first = (await onlyConfig(rack.id)).version;
-    expect(first).toBe(f.clock.now());
+    expect(first).toBe(t.f.clock.now());
     const versions = [first];
-    must(await f.subnets.update(f.admin.actor, s.id, { name: 'same-ms' }));
+    must(await t.f.subnets.update(t.f.admin.actor, s.id, { name: 'same-ms' }));
     versions.push((await onlyConfig(rack.id)).version);
-    f.clock.advance(-3_600_000);
-    must(await f.subnets.update(f.admin.actor, s.id, { name: 'earlier' }));
+    t.f.clock.advance(-3_600_000);
+    must(await t.f.subnets.update(t.f.admin.actor, s.id, { name: 'earlier' }));
     versions.push((await onlyConfig(rack.id)).version);
-    must(await f.subnets.delete(f.admin.actor, s.id));
+    must(await t.f.subnets.delete(t.f.admin.actor, s.id));
     versions.push((await onlyConfig(rack.id)).version);
     expect(versions).toEqual([first, first + 1, first + 2, first + 3]);
     expect((await onlyConfig(rack.id)).subnets).toEqual([]);
   });
 
   it('queues nothing and notifies nobody on a refused change', async () => {
-    await f.enrollRack();
-    f.notifier.clear();
-    expect((await f.subnets.create(f.admin.actor, { cidr: 'bad' })).ok).toBe(false);
-    expect((await f.subnets.create(alice.actor, LAN)).ok).toBe(false);
-    expect(f.notifier.calls).toEqual([]);
+    await t.f.enrollRack();
+    t.f.notifier.clear();
+    expect((await t.f.subnets.create(t.f.admin.actor, { cidr: 'bad' })).ok).toBe(false);
+    expect((await t.f.subnets.create(t.alice.actor, LAN)).ok).toBe(false);
+    expect(t.f.notifier.calls).toEqual([]);
   });
 });

@@ -1,27 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createServiceFixture,
-  snapshotStore,
-  type FixtureUser,
-  type ServiceFixture,
-} from '../testing/index.ts';
+import { describe, expect, it } from 'vitest';
+import { snapshotStore } from '../testing/index.ts';
+import { useServiceFixture } from '../testing/use-service-fixture.ts';
 
-let f: ServiceFixture;
-let alice: FixtureUser;
-
-beforeEach(async () => {
-  f = await createServiceFixture();
-  alice = await f.addUser('alice');
-});
-
-afterEach(async () => {
-  await f.close();
-});
+const t = useServiceFixture(['alice']);
 
 describe('authenticate', () => {
   it('resolves a good key to its user', async () => {
-    expect(await f.users.authenticate(alice.apiKey)).toEqual({ ok: true, value: alice.user });
-    expect(await f.users.authenticate(f.admin.apiKey)).toEqual({ ok: true, value: f.admin.user });
+    expect(await t.f.users.authenticate(t.alice.apiKey)).toEqual({ ok: true, value: t.alice.user });
+    expect(await t.f.users.authenticate(t.f.admin.apiKey)).toEqual({
+      ok: true,
+      value: t.f.admin.user,
+    });
   });
 
   const cases: Record<string, (key: string) => string> = {
@@ -40,38 +29,38 @@ describe('authenticate', () => {
   };
 
   it.each(Object.entries(cases))('refuses %s', async (_, mangle) => {
-    const key = mangle(alice.apiKey);
-    expect(key).not.toBe(alice.apiKey);
-    expect(await f.users.authenticate(key)).toEqual({
+    const key = mangle(t.alice.apiKey);
+    expect(key).not.toBe(t.alice.apiKey);
+    expect(await t.f.users.authenticate(key)).toEqual({
       ok: false,
       error: { kind: 'unauthenticated', detail: 'missing, malformed or unknown API key' },
     });
   });
 
   it('stores only a hash of the secret', async () => {
-    const id = /^ingot_([a-z0-9]{12})_/.exec(alice.apiKey)?.[1] ?? '';
-    const record = await f.store.getApiKey(id);
-    expect(record?.userId).toBe(alice.user.id);
-    expect(alice.apiKey).not.toContain(record?.secretHash ?? '');
+    const id = /^ingot_([a-z0-9]{12})_/.exec(t.alice.apiKey)?.[1] ?? '';
+    const record = await t.f.store.getApiKey(id);
+    expect(record?.userId).toBe(t.alice.user.id);
+    expect(t.alice.apiKey).not.toContain(record?.secretHash ?? '');
     expect(record?.secretHash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 
 describe('create', () => {
   it('creates a user whose key works, and writes an audit event', async () => {
-    f.bus.clear();
-    const created = await f.users.create(f.admin.actor, { username: 'bob', role: 'admin' });
+    t.f.bus.clear();
+    const created = await t.f.users.create(t.f.admin.actor, { username: 'bob', role: 'admin' });
     if (!created.ok) throw new Error(created.error.kind);
     expect(created.value.user).toMatchObject({
       username: 'bob',
       role: 'admin',
-      createdAtMs: f.clock.now(),
+      createdAtMs: t.f.clock.now(),
     });
-    expect(await f.users.authenticate(created.value.apiKey)).toEqual({
+    expect(await t.f.users.authenticate(created.value.apiKey)).toEqual({
       ok: true,
       value: created.value.user,
     });
-    expect(f.bus.published).toMatchObject([
+    expect(t.f.bus.published).toMatchObject([
       { kind: 'audit', step: 'user.create', actor: 'user:admin' },
     ]);
   });
@@ -90,22 +79,25 @@ describe('create', () => {
       },
     } as const),
   )('refuses a user %s and writes nothing', async (_, c) => {
-    const before = await snapshotStore(f.store);
-    const actor = c.as === 'admin' ? f.admin.actor : alice.actor;
-    const created = await f.users.create(actor, { username: c.username, role: 'user' });
+    const before = await snapshotStore(t.f.store);
+    const actor = c.as === 'admin' ? t.f.admin.actor : t.alice.actor;
+    const created = await t.f.users.create(actor, { username: c.username, role: 'user' });
     expect(created).toMatchObject({ ok: false, error: { kind: c.kind } });
-    expect(await snapshotStore(f.store)).toEqual(before);
+    expect(await snapshotStore(t.f.store)).toEqual(before);
   });
 });
 
 describe('list and bootstrap', () => {
   it('shows admins every user and users only themselves', async () => {
-    expect((await f.users.list(f.admin.actor)).map((u) => u.username)).toEqual(['admin', 'alice']);
-    expect(await f.users.list(alice.actor)).toEqual([alice.user]);
+    expect((await t.f.users.list(t.f.admin.actor)).map((u) => u.username)).toEqual([
+      'admin',
+      'alice',
+    ]);
+    expect(await t.f.users.list(t.alice.actor)).toEqual([t.alice.user]);
   });
 
   it('creates the admin only on first start', async () => {
-    expect(await f.users.bootstrapAdmin()).toBeUndefined();
-    expect(await f.store.countUsers()).toBe(2);
+    expect(await t.f.users.bootstrapAdmin()).toBeUndefined();
+    expect(await t.f.store.countUsers()).toBe(2);
   });
 });

@@ -7,6 +7,7 @@ import type { Command, Heartbeat, Interface, PowerResult, StatusEvent } from '@i
 import type { PowerState } from '../domain/machine/machine.ts';
 import type { RackCommand, RackHealth, RackInterface } from '../domain/rack.ts';
 import type { RackPowerResult, RackStepEvent } from '../app/rack-service.ts';
+import { openPowerParams, type SecretBox } from '../app/secret-box.ts';
 
 /** Converts reported interfaces. */
 export function interfacesFromProto(list: readonly Interface[]): RackInterface[] {
@@ -70,8 +71,11 @@ export function powerResultFromProto(p: PowerResult): RackPowerResult {
   };
 }
 
-/** Converts a queued command to its proto form. */
-export function commandToProto(c: RackCommand): Command {
+/**
+ * Converts a queued command to its proto form. Power parameters are stored sealed; this is the
+ * one place they are opened, for the rack that needs them.
+ */
+export function commandToProto(c: RackCommand, secrets: SecretBox): Command {
   const b = c.body;
   switch (b.kind) {
     case 'boot-plan':
@@ -136,7 +140,7 @@ export function commandToProto(c: RackCommand): Command {
             machineId: b.machineId,
             action: b.action,
             driver: b.driver,
-            paramsJson: JSON.stringify(b.params),
+            paramsJson: JSON.stringify(openPowerParams(secrets, b.params)),
             pxeOnce: b.pxeOnce,
             uefi: false,
           },

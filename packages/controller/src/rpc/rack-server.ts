@@ -20,6 +20,7 @@ import {
 } from '@ingot/proto/rack/v1';
 import type { RackNotifier } from '../app/ports.ts';
 import type { RackService } from '../app/rack-service.ts';
+import type { SecretBox } from '../app/secret-box.ts';
 import {
   commandToProto,
   healthFromProto,
@@ -33,6 +34,8 @@ export interface RackServerOptions {
   readonly host: string;
   readonly port: number;
   readonly heartbeatIntervalMs: number;
+  /** Opens the sealed power parameters of commands as they are sent. */
+  readonly secrets: SecretBox;
 }
 
 /** A running rack server. */
@@ -50,13 +53,21 @@ class Session {
   readonly #stream: Stream;
   readonly #racks: RackService;
   readonly #logger: Logger;
+  readonly #secrets: SecretBox;
   /** Commands sent on this session and not yet acknowledged: do not send them twice. */
   readonly #sent = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
   #open = true;
 
-  constructor(rackId: string, stream: Stream, racks: RackService, logger: Logger) {
+  constructor(
+    rackId: string,
+    stream: Stream,
+    racks: RackService,
+    logger: Logger,
+    secrets: SecretBox,
+  ) {
     this.rackId = rackId;
+    this.#secrets = secrets;
     this.#stream = stream;
     this.#racks = racks;
     this.#logger = logger;
@@ -83,7 +94,7 @@ class Session {
     for (const command of await this.#racks.pendingCommands(this.rackId)) {
       if (this.#sent.has(command.id)) continue;
       this.#sent.add(command.id);
-      this.send({ kind: { $case: 'command', value: commandToProto(command) } });
+      this.send({ kind: { $case: 'command', value: commandToProto(command, this.#secrets) } });
     }
   }
 
@@ -170,7 +181,7 @@ export async function startRackServer(
             });
             return;
           }
-          const s = new Session(rackId, stream, racks, logger.child({ rackId }));
+          const s = new Session(rackId, stream, racks, logger.child({ rackId }), options.secrets);
           sessions
             .get(rackId)
             ?.end(GrpcStatus.ABORTED, 'replaced by a newer session of the same rack');

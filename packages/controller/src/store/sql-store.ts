@@ -4,7 +4,7 @@
  * the two branch on `dialect` (TOOLCHAIN.md: the SQLite allocation statement double-allocates on
  * PostgreSQL, and `FOR UPDATE SKIP LOCKED` is a syntax error in SQLite).
  */
-import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
 import type { MachineStatus } from '../domain/machine/lifecycle.ts';
 import type { AllocationConstraints, Machine } from '../domain/machine/machine.ts';
@@ -13,15 +13,15 @@ import type { ApiKeyRecord, User } from '../domain/user.ts';
 import type { EventFilter, MachineFilter, MachinePatch, NewMachine, Store } from '../app/ports.ts';
 import type { Dialect } from './migrations/index.ts';
 import type { Database } from './schema.ts';
+import { allocationCandidate } from './sql-allocation.ts';
 import * as accounts from './sql-accounts.ts';
+import * as eventLog from './sql-events.ts';
 import * as racks from './sql-racks.ts';
 import * as subnets from './sql-subnets.ts';
 import * as images from './sql-images.ts';
 import type { BootResource } from '../domain/image/boot-resource.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
-import { eventFromRow, machineColumns, machineFromRow } from './rows.ts';
-
-const EVENT_BATCH = 500;
+import { machineColumns, machineFromRow } from './rows.ts';
 
 /** A `Store` on a Kysely database of either dialect. */
 export class SqlStore implements Store {
@@ -188,6 +188,18 @@ export class SqlStore implements Store {
     });
   }
 
+  async recordPowerState(
+    id: string,
+    state: Machine['powerState'],
+    seenAtMs: number,
+  ): Promise<void> {
+    await this.#db
+      .updateTable('machines')
+      .set({ power_state: state, power_seen_at: seenAtMs })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async deleteMachine(id: string): Promise<boolean> {
     return this.#transaction(async (tx) => {
       const db = tx.#db;
@@ -204,49 +216,7 @@ export class SqlStore implements Store {
     nowMs: number,
     toStatus: MachineStatus,
   ): Promise<Machine | undefined> {
-    let candidate: SelectQueryBuilder<Database, 'machines', { id: string }> = this.#db
-      .selectFrom('machines')
-      .select('machines.id')
-      .where('status', '=', 'ready')
-      .where('locked', '=', 0);
-    const c = constraints;
-    if (c.name !== undefined) {
-      const name = c.name;
-      candidate = candidate.where((eb) =>
-        eb.or([eb('hostname', '=', name), eb('machines.id', '=', name)]),
-      );
-    }
-    if (c.arch !== undefined) candidate = candidate.where('arch', '=', c.arch);
-    if (c.cpuCount !== undefined) candidate = candidate.where('cpu_count', '>=', c.cpuCount);
-    if (c.memoryMib !== undefined) candidate = candidate.where('memory_mib', '>=', c.memoryMib);
-    if (c.storageGib !== undefined) candidate = candidate.where('storage_gib', '>=', c.storageGib);
-    if (c.zone !== undefined) candidate = candidate.where('zone', '=', c.zone);
-    if (c.pool !== undefined) candidate = candidate.where('pool', '=', c.pool);
-    for (const tag of c.tags ?? []) {
-      candidate = candidate.where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('machine_tags')
-            .select('machine_tags.tag')
-            .whereRef('machine_tags.machine_id', '=', 'machines.id')
-            .where('machine_tags.tag', '=', tag),
-        ),
-      );
-    }
-    for (const tag of c.notTags ?? []) {
-      candidate = candidate.where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('machine_tags')
-              .select('machine_tags.tag')
-              .whereRef('machine_tags.machine_id', '=', 'machines.id')
-              .where('machine_tags.tag', '=', tag),
-          ),
-        ),
-      );
-    }
-    candidate = candidate.orderBy('machines.id').limit(1);
+    const candidate = allocationCandidate(this.#db, constraints);
     // SQLite runs one writer at a time, so a single UPDATE … WHERE id = (SELECT … LIMIT 1) is
     // atomic. PostgreSQL evaluates the subquery against a snapshot: two sessions can pick the same
     // row and both update it. There, lock the candidate row and skip rows others hold.
@@ -288,52 +258,15 @@ export class SqlStore implements Store {
   }
 
   async appendEvents(events: readonly NewEvent[], nowMs: number): Promise<EventRecord[]> {
-    const stored: EventRecord[] = [];
-    for (let i = 0; i < events.length; i += EVENT_BATCH) {
-      const rows = events.slice(i, i + EVENT_BATCH).map((e) => ({
-        id: e.id,
-        kind: e.kind,
-        machine_id: e.machineId,
-        rack_id: e.rackId,
-        step: e.step,
-        result: e.result,
-        from_status: e.fromStatus,
-        to_status: e.toStatus,
-        actor: e.actor,
-        message: e.message,
-        data: JSON.stringify(e.data),
-        occurred_at: e.occurredAtMs,
-        recorded_at: nowMs,
-      }));
-      const inserted = await this.#db
-        .insertInto('events')
-        .values(rows)
-        .onConflict((oc) => oc.column('id').doNothing())
-        .returningAll()
-        .execute();
-      stored.push(...inserted.map(eventFromRow));
-    }
-    return stored.sort((a, b) => a.seq - b.seq);
+    return eventLog.appendEvents(this.#db, events, nowMs);
   }
 
   async listEvents(filter: EventFilter): Promise<EventRecord[]> {
-    let q = this.#db.selectFrom('events').selectAll();
-    if (filter.machineId !== undefined) q = q.where('machine_id', '=', filter.machineId);
-    if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
-    const rows = await q
-      .orderBy('seq')
-      .limit(filter.limit ?? 1000)
-      .execute();
-    return rows.map(eventFromRow);
+    return eventLog.listEvents(this.#db, filter);
   }
 
   async hasEvent(id: string): Promise<boolean> {
-    const row = await this.#db
-      .selectFrom('events')
-      .select('seq')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return row !== undefined;
+    return eventLog.hasEvent(this.#db, id);
   }
 
   async insertUser(user: User): Promise<void> {

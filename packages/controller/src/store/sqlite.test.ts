@@ -5,7 +5,14 @@ import Sqlite from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bootPlanBody, newEvent, newMachine, newUser } from '../testing/index.ts';
 import { openSqliteStore } from './sqlite.ts';
-import { describeStoreContract } from './store.contract.ts';
+import { describeAccountStoreContract } from './account-store.contract.ts';
+import { describeEventStoreContract } from './event-store.contract.ts';
+import { describeImageStoreContract } from './image-store.contract.ts';
+import { describeMachineStoreContract } from './machine-store.contract.ts';
+import { describeNetworkStoreContract } from './network-store.contract.ts';
+import { describeRackStoreContract } from './rack-store.contract.ts';
+import type { OpenStore } from './store-contract-fixtures.ts';
+import { describeStoreTransactionContract } from './store-transaction.contract.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
@@ -20,11 +27,20 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-describeStoreContract('sqlite :memory:', () => openSqliteStore(':memory:'));
+const adapters: Record<string, OpenStore> = {
+  'sqlite :memory:': () => openSqliteStore(':memory:'),
+  'sqlite file (WAL)': async () => openSqliteStore(join(await tempDir(), 'ingot.db')),
+};
 
-describeStoreContract('sqlite file (WAL)', async () =>
-  openSqliteStore(join(await tempDir(), 'ingot.db')),
-);
+for (const [name, open] of Object.entries(adapters)) {
+  describeMachineStoreContract(name, open);
+  describeEventStoreContract(name, open);
+  describeAccountStoreContract(name, open);
+  describeRackStoreContract(name, open);
+  describeNetworkStoreContract(name, open);
+  describeImageStoreContract(name, open);
+  describeStoreTransactionContract(name, open);
+}
 
 describe('sqlite file store', () => {
   let file: string;

@@ -1,6 +1,7 @@
 /**
  * Test doubles and fixtures for the controller, for its own tests and for other packages and
- * `test/` (the `@ingot/controller/testing` subpath). Nothing here is used in production.
+ * `test/` (the `@ingot/controller/testing` subpath). Nothing here is used in production. The
+ * vitest hooks (`use-*.ts`) are not re-exported, so importing this needs no test runner.
  */
 export { RecordingRackNotifier } from './recording-rack-notifier.ts';
 export { RecordingEventBus } from './recording-event-bus.ts';
@@ -20,3 +21,5 @@ export {
   type ServiceFixtureOptions,
 } from './service-fixture.ts';
 export { snapshotStore, type StoreSnapshot } from './store-snapshot.ts';
+export { createTestApi, readJson, type TestApi, type TestApiOptions } from './create-test-api.ts';
+export { errorOf, valueOf } from './domain-results.ts';

@@ -11,6 +11,7 @@ import { DEFAULT_TIMEOUTS, type StatusTimeouts } from '../app/transition-runner.
 import { UserService } from '../app/user-service.ts';
 import { SubnetService } from '../app/subnet-service.ts';
 import { ImageService } from '../app/image-service.ts';
+import { createSecretBox, generateSecretKey, type SecretBox } from '../app/secret-box.ts';
 import type { Machine } from '../domain/machine/machine.ts';
 import type { Rack } from '../domain/rack.ts';
 import type { Role, User } from '../domain/user.ts';
@@ -43,6 +44,8 @@ export interface ServiceFixture {
   readonly bus: RecordingEventBus;
   readonly notifier: RecordingRackNotifier;
   readonly timeouts: StatusTimeouts;
+  /** Seals power parameters, under a random key per fixture. */
+  readonly secrets: SecretBox;
   readonly machines: MachineService;
   readonly racks: RackService;
   readonly users: UserService;
@@ -84,7 +87,8 @@ export async function createServiceFixture(
   const notifier = new RecordingRackNotifier();
   const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
   const users = new UserService({ store, bus, clock });
-  const machines = new MachineService({ store, bus, racks: notifier, clock, timeouts });
+  const secrets = createSecretBox(generateSecretKey());
+  const machines = new MachineService({ store, bus, racks: notifier, clock, timeouts, secrets });
   const racks = new RackService({
     store,
     bus,
@@ -161,6 +165,7 @@ export async function createServiceFixture(
     bus,
     notifier,
     timeouts,
+    secrets,
     machines,
     racks,
     users,

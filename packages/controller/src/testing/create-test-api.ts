@@ -1,0 +1,47 @@
+/**
+ * The REST API over a {@link ServiceFixture}, as API tests build it, with the lines it logs kept
+ * for inspection.
+ */
+import { createJsonLogger } from '@ingot/common';
+import { createApi } from '../api/app.ts';
+import type { ApiApp } from '../api/context.ts';
+import type { ServiceFixture } from './service-fixture.ts';
+
+/** Options of {@link createTestApi}. */
+export interface TestApiOptions {
+  /** Largest accepted request body; default 4096. */
+  readonly maxBodyBytes?: number | undefined;
+  /** Default 5000. */
+  readonly heartbeatIntervalMs?: number | undefined;
+}
+
+/** The app and what it logged at `error` level (an unhandled error in a handler, say). */
+export interface TestApi {
+  readonly api: ApiApp;
+  readonly logLines: string[];
+}
+
+/** Builds the API on the fixture's services and store. Opens no ports; never fails. */
+export function createTestApi(fixture: ServiceFixture, options: TestApiOptions = {}): TestApi {
+  const logLines: string[] = [];
+  const api = createApi(
+    {
+      machines: fixture.machines,
+      racks: fixture.racks,
+      users: fixture.users,
+      subnets: fixture.subnets,
+      images: fixture.images,
+      store: fixture.store,
+      clock: fixture.clock,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
+      maxBodyBytes: options.maxBodyBytes ?? 4_096,
+    },
+    createJsonLogger((line) => logLines.push(line), 'error'),
+  );
+  return { api, logLines };
+}
+
+/** The response body parsed as JSON, typed as the caller expects (unchecked). */
+export async function readJson<T = Record<string, unknown>>(res: Response): Promise<T> {
+  return (await res.json()) as T;
+}
