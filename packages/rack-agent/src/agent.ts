@@ -15,6 +15,10 @@ import { createUdpTransport } from './tftp/udp-transport.ts';
 import { describeInterfaces, type InterfaceTable } from './net/interfaces.ts';
 import type { PowerDriver } from './power/driver.ts';
 import { createManualPowerDriver } from './power/drivers/manual.ts';
+import { createIpmiPowerDriver } from './power/drivers/ipmi.ts';
+import { createQemuPowerDriver } from './power/drivers/qemu.ts';
+import { createRedfishPowerDriver } from './power/drivers/redfish.ts';
+import { createWebhookPowerDriver } from './power/drivers/webhook.ts';
 import { createPowerRegistry } from './power/registry.ts';
 import { createPowerPoller } from './power/poller.ts';
 import type { PowerReport } from './domain/commands.ts';
@@ -93,7 +97,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       service: 'rack-agent',
     });
   // Built first: a duplicate driver type is a bug that must stop us before any side effect.
-  const registry = createPowerRegistry(deps.powerDrivers ?? [createManualPowerDriver()]);
+  const registry = createPowerRegistry(deps.powerDrivers ?? defaultPowerDrivers(logger));
   const lifetime = new AbortController();
   const abortFromCaller = (): void => lifetime.abort();
   deps.signal?.addEventListener('abort', abortFromCaller, { once: true });
@@ -297,4 +301,15 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     session: () => session.status(),
     close,
   };
+}
+
+/** The power drivers this build ships, in one explicit list (STYLE.md §4.4). */
+export function defaultPowerDrivers(logger: Logger): PowerDriver<unknown>[] {
+  return [
+    createManualPowerDriver(),
+    createIpmiPowerDriver({ logger: logger.child({ component: 'power.ipmi' }) }),
+    createRedfishPowerDriver(),
+    createWebhookPowerDriver(),
+    createQemuPowerDriver(),
+  ];
 }
