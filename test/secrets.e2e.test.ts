@@ -1,0 +1,228 @@
+/**
+ * Issue 4 item 3: a BMC password given to the controller reaches the rack agent's power driver
+ * and nowhere else: not an API response, a `/ws` message, a log line, an event, nor the bytes
+ * of either side's database files.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createJsonLogger } from '@ingot/common';
+import { defaultAgentConfig, startAgent } from '@ingot/rack-agent';
+import { FakePowerDriver } from '@ingot/rack-agent/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { api } from './harness/api.ts';
+import { freePort, startControllerProc, tempDir, waitFor } from './harness/processes.ts';
+import {
+  createReadyMachine,
+  createUser,
+  registerImage,
+  startSite,
+  waitForStep,
+  type Site,
+} from './harness/scenario.ts';
+
+const PASSWORD = 'S3cr3t-BMC-pass';
+const POWER = {
+  type: 'ipmi',
+  params: { address: '10.0.0.9', username: 'admin', password: PASSWORD },
+};
+
+/** Every file under `dir` whose name passes `keep`, with its bytes as latin1 text. */
+function filesUnder(dir: string, keep: (name: string) => boolean = () => true): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path, keep));
+    else if (keep(name)) out.push([path, readFileSync(path).toString('latin1')]);
+  }
+  return out;
+}
+
+/** Opens `/ws` and keeps every raw message. */
+async function rawEventStream(
+  url: string,
+  key: string,
+): Promise<{ messages: string[]; close(): void }> {
+  const ws = new WebSocket(new URL('/ws', url.replace(/^http/, 'ws')), {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  const messages: string[] = [];
+  ws.on('message', (data: Buffer) => messages.push(data.toString('utf8')));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return { messages, close: () => ws.close() };
+}
+
+/** Fetches a path and returns the body text, for scanning. */
+async function fetchText(url: string, key: string, path: string): Promise<string> {
+  const res = await fetch(new URL(path, url), { headers: { authorization: `Bearer ${key}` } });
+  expect(res.status, path).toBe(200);
+  return res.text();
+}
+
+/** Asserts no scanned text holds the password, naming where it was found. */
+function expectNoPassword(scanned: Record<string, string>): void {
+  const leaks = Object.entries(scanned)
+    .filter(([, text]) => text.includes(PASSWORD))
+    .map(([where]) => where);
+  expect(leaks).toEqual([]);
+}
+
+describe('BMC passwords', () => {
+  let site: Site | undefined;
+  afterAll(async () => {
+    await site?.cleanup();
+  });
+
+  it('appear in no API response, /ws message, log, event or database file', async () => {
+    site = await startSite();
+    const { url, adminKey } = site.controller;
+    const userKey = await createUser(site, 'alice');
+    const ws = await rawEventStream(url, adminKey);
+    const scanned: Record<string, string> = {};
+    try {
+      const machine = await createReadyMachine(site, 1, { power: POWER });
+      scanned['POST /machines'] = JSON.stringify(machine);
+      const patched = await api(url, adminKey, 'PATCH', `/api/v1/machines/${machine.id}`, {
+        power: POWER,
+      });
+      expect(patched.status).toBe(200);
+      scanned['PATCH /machines/id'] = JSON.stringify(patched.body);
+      const allocated = await api(url, userKey, 'POST', '/api/v1/machines/allocate', {
+        name: machine.hostname,
+      });
+      expect(allocated.status).toBe(200);
+      const deploying = await api(url, userKey, 'POST', `/api/v1/machines/${machine.id}/deploy`, {
+        os: 'debian',
+        release: 'bookworm',
+      });
+      expect(deploying.status).toBe(202);
+      scanned['POST deploy'] = JSON.stringify(deploying.body);
+      // This agent has no ipmi driver, so its power.on fails: after the command was delivered.
+      await waitForStep(site, userKey, machine.id, 'power.on', 'failed');
+      const power = await api(url, userKey, 'POST', `/api/v1/machines/${machine.id}/power`, {
+        action: 'cycle',
+      });
+      scanned['POST power'] = JSON.stringify(power.body);
+      await waitForStep(site, userKey, machine.id, 'power.cycle', 'failed');
+
+      for (const path of [
+        '/api/v1/machines',
+        `/api/v1/machines/${machine.id}`,
+        `/api/v1/machines/${machine.id}/power`,
+        `/api/v1/machines/${machine.id}/events?limit=10000`,
+        '/api/v1/events?limit=10000',
+        '/api/v1/racks',
+        '/api/v1/openapi.json',
+      ]) {
+        scanned[`GET ${path}`] = await fetchText(url, adminKey, path);
+      }
+      expect(scanned['GET /api/v1/events?limit=10000']).toContain('Updated power');
+    } finally {
+      ws.close();
+    }
+    expect(ws.messages.length).toBeGreaterThan(3);
+    scanned['/ws'] = ws.messages.join('\n');
+    scanned['controller output'] = site.controller.output();
+    scanned['agent output'] = site.agent.output();
+    const dbFiles = filesUnder(site.controllerDir, (n) => n.startsWith('ingot.db'));
+    expect(dbFiles.length).toBeGreaterThan(0);
+    for (const [path, bytes] of dbFiles) scanned[path] = bytes;
+    for (const [path, bytes] of filesUnder(site.agentDir)) scanned[path] = bytes;
+    // The key file exists with mode 0600.
+    expect(statSync(join(site.controllerDir, 'secrets.key')).mode & 0o777).toBe(0o600);
+    expectNoPassword(scanned);
+  });
+
+  it('reach the power driver on the rack, which keeps them off its disk and logs', async () => {
+    const cdir = tempDir('controller');
+    const adir = tempDir('agent');
+    const controller = await startControllerProc({ dataDir: cdir.path });
+    const logs: string[] = [];
+    const ipmi = new FakePowerDriver({ type: 'ipmi' });
+    let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
+    try {
+      await registerImage(controller.url, controller.adminKey);
+      const token = await api<{ token: string }>(
+        controller.url,
+        controller.adminKey,
+        'POST',
+        '/api/v1/racks/enroll-tokens',
+      );
+      agent = await startAgent(
+        defaultAgentConfig({
+          controllers: [controller.grpc],
+          enrollmentToken: token.body.token,
+          dataDir: adir.path,
+          http: { host: '127.0.0.1', port: await freePort() },
+          logLevel: 'debug',
+        }),
+        {
+          powerDrivers: [ipmi],
+          logger: createJsonLogger((line) => logs.push(line), 'debug', { service: 'rack-agent' }),
+          setPowerOptions: { verify: { attempts: 1, intervalMs: 1 } },
+        },
+      );
+      const r = await api<{ id: string }>(
+        controller.url,
+        controller.adminKey,
+        'POST',
+        '/api/v1/machines',
+        {
+          hostname: 'node-1',
+          arch: 'amd64',
+          macs: ['52:54:00:00:00:01'],
+          commission: false,
+          power: POWER,
+        },
+      );
+      expect(r.status).toBe(201);
+      await waitFor('the rack to connect', async () => {
+        const racks = await api<{ status: string }[]>(
+          controller.url,
+          controller.adminKey,
+          'GET',
+          '/api/v1/racks',
+        );
+        return racks.body[0]?.status === 'healthy' ? true : undefined;
+      });
+      const power = await api(
+        controller.url,
+        controller.adminKey,
+        'POST',
+        `/api/v1/machines/${r.body.id}/power`,
+        {
+          action: 'on',
+        },
+      );
+      expect(power.status, JSON.stringify(power.body)).toBe(202);
+      await waitFor('the driver to be called', () =>
+        Promise.resolve(ipmi.calls.some((c) => c.action === 'on') ? true : undefined),
+      );
+      // The real password, opened by the controller for this rack only.
+      // (The fake driver's parser keeps address and password.)
+      expect(ipmi.calls.find((c) => c.action === 'on')?.params).toEqual({
+        address: '10.0.0.9',
+        password: PASSWORD,
+      });
+      await agent.close();
+      agent = undefined;
+      const scanned: Record<string, string> = {
+        'agent logs': logs.join(''),
+        'controller output': controller.output(),
+      };
+      for (const [path, bytes] of filesUnder(adir.path)) scanned[path] = bytes;
+      for (const [path, bytes] of filesUnder(cdir.path, (n) => n.startsWith('ingot.db'))) {
+        scanned[path] = bytes;
+      }
+      expectNoPassword(scanned);
+    } finally {
+      await agent?.close();
+      await controller.stop();
+      cdir.cleanup();
+      adir.cleanup();
+    }
+  });
+});
