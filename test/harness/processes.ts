@@ -150,6 +150,8 @@ export async function startAgentProc(options: {
   httpPort?: number;
   /** `HOST:PORT` to serve TFTP on, or `off` (the default). */
   tftp?: string;
+  /** More flags for `ingot agent`. */
+  args?: string[];
 }): Promise<AgentProc> {
   const httpPort = options.httpPort ?? (await freePort());
   const proc = await startCli(
@@ -168,6 +170,7 @@ export async function startAgentProc(options: {
       '--log-level',
       'warn',
       ...(options.enrollToken === undefined ? [] : ['--enroll-token', options.enrollToken]),
+      ...(options.args ?? []),
     ],
     /rack agent running/,
   );

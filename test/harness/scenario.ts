@@ -40,7 +40,7 @@ export interface Site {
 /** Starts a controller, creates an enrollment token and starts an agent with it. */
 export async function startSite(
   controllerArgs: string[] = [],
-  agentOptions: { tftp?: string } = {},
+  agentOptions: { tftp?: string; args?: string[] } = {},
 ): Promise<Site> {
   const cdir = tempDir('controller');
   const adir = tempDir('agent');

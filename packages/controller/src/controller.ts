@@ -71,7 +71,10 @@ export async function startController(
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 5000;
   // The rack server is created after the services that notify it; this forwards to it.
   const late: { notifier?: RackNotifier } = {};
-  const racksNotifier: RackNotifier = { commandsQueued: (id) => late.notifier?.commandsQueued(id) };
+  const racksNotifier: RackNotifier = {
+    commandsQueued: (id) => late.notifier?.commandsQueued(id),
+    powerConfigsChanged: (id) => late.notifier?.powerConfigsChanged(id),
+  };
 
   const users = new UserService({ store, bus, clock });
   const machines = new MachineService({

@@ -132,6 +132,7 @@ export class MachineService {
       return tx.appendEvents([event], now);
     });
     this.#d.bus.publish(stored);
+    if (input.power !== undefined) await this.#powerConfigsChanged();
     if (input.commission && input.power !== undefined) {
       const commissioned = await this.act(actor, id, 'commission', {
         message: 'Commissioning after creation',
@@ -179,7 +180,7 @@ export class MachineService {
         detail: `${input.hostname} is not a valid host name (RFC 1123)`,
       });
     }
-    return retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
+    const updated = await retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
       if (machine.locked) return err({ kind: 'locked', machineId: id, action: 'mark_fixed' });
       // As on create: commands for a rack that does not exist would never be delivered.
       if (typeof input.rackId === 'string' && (await tx.getRack(input.rackId)) === undefined) {
@@ -218,6 +219,15 @@ export class MachineService {
         racksToNotify: [],
       });
     });
+    if (updated.ok && (input.power !== undefined || input.rackId !== undefined)) {
+      await this.#powerConfigsChanged();
+    }
+    return updated;
+  }
+
+  /** Tells every rack to resend BMC access for power polling (cheap: one message per machine). */
+  async #powerConfigsChanged(): Promise<void> {
+    for (const rack of await this.#d.store.listRacks()) this.#d.racks.powerConfigsChanged(rack.id);
   }
 
   /** Deletes a machine (admins only; not while it is busy or locked). */
@@ -248,6 +258,7 @@ export class MachineService {
     );
     if (!result.ok) return result;
     this.#d.bus.publish(result.value);
+    await this.#powerConfigsChanged();
     return ok(undefined);
   }
 

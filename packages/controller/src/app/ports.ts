@@ -164,6 +164,8 @@ export interface Store {
 /** Told when commands were queued for a rack, so a live session can send them at once. */
 export interface RackNotifier {
   commandsQueued(rackId: string): void;
+  /** A machine's BMC access on this rack changed (added, edited, removed): resend it. */
+  powerConfigsChanged(rackId: string): void;
 }
 
 /** Publishes stored events to live subscribers (websockets). */

@@ -237,6 +237,24 @@ export class RackService {
     });
   }
 
+  /**
+   * How this rack reaches the BMCs of the machines it serves, for power polling. Parameters stay
+   * sealed here; the rpc edge opens them as it sends.
+   */
+  async powerConfigs(
+    rackId: string,
+  ): Promise<{ machineId: string; driver: string; params: Readonly<Record<string, unknown>> }[]> {
+    const racks = await this.#d.store.listRacks();
+    const onlyRack = racks.length === 1;
+    return (await this.#d.store.listMachines({}))
+      .filter((m) => m.power !== null && (m.rackId === rackId || (m.rackId === null && onlyRack)))
+      .map((m) => ({
+        machineId: m.id,
+        driver: m.power?.type ?? 'manual',
+        params: m.power?.params ?? {},
+      }));
+  }
+
   /** Commands the rack has not acknowledged yet, oldest first. */
   async pendingCommands(rackId: string): Promise<RackCommand[]> {
     return this.#d.store.pendingRackCommands(rackId);

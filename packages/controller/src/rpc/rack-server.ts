@@ -4,6 +4,7 @@
  * events are stored in the order the agent sent them. A newer session of the same rack replaces
  * the older one.
  */
+import { randomUUID } from 'node:crypto';
 import {
   Server,
   ServerCredentials,
@@ -20,6 +21,7 @@ import {
 } from '@ingot/proto/rack/v1';
 import type { RackNotifier } from '../app/ports.ts';
 import type { RackService } from '../app/rack-service.ts';
+import { openPowerParams } from '../app/secret-box.ts';
 import type { SecretBox } from '../app/secret-box.ts';
 import {
   commandToProto,
@@ -54,6 +56,8 @@ class Session {
   readonly #racks: RackService;
   readonly #logger: Logger;
   readonly #secrets: SecretBox;
+  /** Machines whose BMC access this session sent. */
+  #polled = new Set<string>();
   /** Commands sent on this session and not yet acknowledged: do not send them twice. */
   readonly #sent = new Set<string>();
   #queue: Promise<void> = Promise.resolve();
@@ -96,6 +100,47 @@ class Session {
       this.#sent.add(command.id);
       this.send({ kind: { $case: 'command', value: commandToProto(command, this.#secrets) } });
     }
+  }
+
+  /**
+   * Sends the BMC access of every machine this rack serves, and removals for machines sent
+   * before on this session that no longer have one. Not queued: every session gets them afresh,
+   * and the agent keeps them in memory only.
+   */
+  async pushPowerConfigs(): Promise<void> {
+    const configs = await this.#racks.powerConfigs(this.rackId);
+    const now = new Set(configs.map((c) => c.machineId));
+    const removed = [...this.#polled].filter((id) => !now.has(id));
+    for (const c of configs) {
+      this.send({
+        kind: {
+          $case: 'command',
+          value: {
+            id: randomUUID(),
+            kind: {
+              $case: 'powerConfig',
+              value: {
+                machineId: c.machineId,
+                driver: c.driver,
+                paramsJson: JSON.stringify(openPowerParams(this.#secrets, c.params)),
+              },
+            },
+          },
+        },
+      });
+    }
+    for (const machineId of removed) {
+      this.send({
+        kind: {
+          $case: 'command',
+          value: {
+            id: randomUUID(),
+            kind: { $case: 'powerConfig', value: { machineId, driver: '', paramsJson: '' } },
+          },
+        },
+      });
+    }
+    this.#polled = now;
   }
 
   acked(ids: readonly string[]): void {
@@ -231,6 +276,7 @@ export async function startRackServer(
           },
         });
         await s.pushCommands();
+        await s.pushPowerConfigs();
         return;
       case 'heartbeat':
         await racks.heartbeat(s.rackId, healthFromProto(kind.value));
@@ -280,6 +326,10 @@ export async function startRackServer(
     commandsQueued(rackId) {
       const s = sessions.get(rackId);
       if (s !== undefined) s.enqueue(() => s.pushCommands());
+    },
+    powerConfigsChanged(rackId) {
+      const s = sessions.get(rackId);
+      if (s !== undefined) s.enqueue(() => s.pushPowerConfigs());
     },
     async close() {
       for (const s of sessions.values()) s.end(GrpcStatus.UNAVAILABLE, 'controller shutting down');
