@@ -137,7 +137,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', '**/testing/**/*.ts', '**/scripts/**/*.ts'],
+    files: [
+      '**/*.test.ts',
+      'test/**/*.ts',
+      'packages/lab/src/**/*.ts',
+      '**/testing/**/*.ts',
+      '**/scripts/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-floating-promises': 'error',

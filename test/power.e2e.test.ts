@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type EventJson, type MachineJson } from './harness/api.ts';
 import { waitFor } from './harness/processes.ts';
 import { startSite, type Site } from './harness/scenario.ts';
-import { FakeMachine } from './lab/redfish/machine.ts';
-import { startRedfishService, type RedfishService } from './lab/redfish/service.ts';
+import { FakeMachine } from '@ingot/lab/redfish/machine.ts';
+import { startRedfishService, type RedfishService } from '@ingot/lab/redfish/service.ts';
 
 interface PowerJson {
   state: string;

@@ -11,8 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { api, type EventJson, type MachineJson } from './api.ts';
 import { startControllerProc, tempDir, waitFor, type ControllerProc } from './processes.ts';
 import { buildTestEnvironment, TEST_ENV_MARKER, type TestEnvironment } from '../lab/initramfs.ts';
-import { cleanupStale, createLab, type LabNetwork } from '../lab/netns.ts';
-import { startVm, type Firmware } from '../lab/qemu.ts';
+import { cleanupStale, createLab, type LabNetwork } from '@ingot/lab/netns.ts';
+import { startVm, type Firmware } from '@ingot/lab/qemu.ts';
 import { startBootCapture, type BootCapture } from '../lab/capture.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');

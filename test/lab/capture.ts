@@ -6,7 +6,7 @@
  * That gives "first DHCPDISCOVER" for DHCP → kernel start, and shows iPXE's IPv6 wait.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { LabNetwork } from './netns.ts';
+import type { LabNetwork } from '@ingot/lab/netns.ts';
 
 /** Kinds of packets the timeline records. */
 export type BootPacketKind =

@@ -23,7 +23,7 @@ import {
 } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { runCommand } from './command.ts';
+import { runCommand } from '@ingot/lab/command.ts';
 
 const LAB_DIR = import.meta.dirname;
 const REPO_ROOT = resolve(LAB_DIR, '..', '..');

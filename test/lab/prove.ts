@@ -22,8 +22,8 @@ import {
   buildTestEnvironment,
   testEnvironmentCommandLine,
 } from './initramfs.ts';
-import { cleanupStale, createLab, type LabNetwork } from './netns.ts';
-import { startVm, type Firmware } from './qemu.ts';
+import { cleanupStale, createLab, type LabNetwork } from '@ingot/lab/netns.ts';
+import { startVm, type Firmware } from '@ingot/lab/qemu.ts';
 import { startRaSender, type RaSender } from './ra/start-ra-sender.ts';
 import {
   bootScript,

@@ -7,7 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LabNetwork } from './netns.ts';
+import type { LabNetwork } from '@ingot/lab/netns.ts';
 
 const LAB_DIR = import.meta.dirname;
 const REPO_ROOT = resolve(LAB_DIR, '..', '..');

@@ -5,6 +5,7 @@
 import { ApiError, type ClientOptions } from './client.ts';
 import { UsageError } from './args.ts';
 import { events, machines, racks, users } from './api-commands.ts';
+import { lab } from './lab.ts';
 import { runAgent, runController, runUp } from './servers.ts';
 
 const USAGE = `Usage: ingot <command> [options]
@@ -29,6 +30,10 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
   racks list | enroll-token
   users list | create NAME [--role admin|user]
   events [--machine ID] [--follow] [--limit N]
+
+Virtual lab (root; QEMU VMs behind ipmi_sim and Redfish BMCs, PXE-booting from a lab rack agent):
+  lab up [--machines N (default 2)] [--uefi] [--data DIR (default .data/lab)] [--controller-grpc HOST:PORT]
+  lab status [--data DIR] | lab down [--data DIR]
 `;
 
 /** Runs the CLI; resolves to the exit code. */
@@ -67,6 +72,8 @@ export async function main(argv: string[]): Promise<number> {
       return users(args, client, global.json, out);
     case 'events':
       return events(args, client, global.json, out);
+    case 'lab':
+      return lab(args, client, out);
     case undefined:
     case 'help':
     case '--help':

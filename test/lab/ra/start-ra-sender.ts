@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LabNetwork } from '../netns.ts';
+import type { LabNetwork } from '@ingot/lab/netns.ts';
 
 /** Path of the RA sender script. */
 export const RA_SENDER_SCRIPT = fileURLToPath(

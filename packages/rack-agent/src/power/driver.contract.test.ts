@@ -1,7 +1,6 @@
 import { describe } from 'vitest';
 // The lab's virtual BMC lives with the lab (test/); @ingot/e2e is not a rack-agent dependency.
-// eslint-disable-next-line import-x/no-relative-packages
-import { ipmiSimAvailable, startIpmiSim } from '../../../../test/lab/bmc/ipmi-sim.ts';
+import { ipmiSimAvailable, startIpmiSim } from '@ingot/lab/bmc/ipmi-sim.ts';
 import { FakePowerDriver } from '../testing/fake-power-driver.ts';
 import { describePowerDriverContract, type PowerChange } from './driver.contract.ts';
 import { createIpmiPowerDriver } from './drivers/ipmi.ts';

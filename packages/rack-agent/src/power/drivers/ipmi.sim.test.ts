@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // The lab's virtual BMC lives with the lab (test/); @ingot/e2e is not a rack-agent dependency.
-// eslint-disable-next-line import-x/no-relative-packages
-import * as bmc from '../../../../../test/lab/bmc/ipmi-sim.ts';
+import * as bmc from '@ingot/lab/bmc/ipmi-sim.ts';
 import type { PowerActionContext } from '../driver.ts';
 import { setPower, type SetPowerOptions } from '../set-power.ts';
 import {

@@ -5,10 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 /* See redfish.test.ts: the lab Redfish service lives in test/ (package @ingot/e2e). */
-/* eslint-disable import-x/no-relative-packages */
-import { createQmpMachine, type QmpSend } from '../../../../../test/lab/redfish/machine.ts';
-import { startRedfishService } from '../../../../../test/lab/redfish/service.ts';
-/* eslint-enable import-x/no-relative-packages */
+import { createQmpMachine, type QmpSend } from '@ingot/lab/redfish/machine.ts';
+import { startRedfishService } from '@ingot/lab/redfish/service.ts';
 import type { PowerActionContext } from '../driver.ts';
 import { setPower } from '../set-power.ts';
 import { openQmp, type QmpAddress } from './qmp-client.ts';

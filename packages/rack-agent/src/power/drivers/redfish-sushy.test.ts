@@ -3,18 +3,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 /* See redfish.test.ts: the lab service lives in test/ (package @ingot/e2e). */
-/* eslint-disable import-x/no-relative-packages */
-import { FakeMachine } from '../../../../../test/lab/redfish/machine.ts';
-import {
-  startRedfishService,
-  type RedfishService,
-} from '../../../../../test/lab/redfish/service.ts';
-/* eslint-enable import-x/no-relative-packages */
+import { FakeMachine } from '@ingot/lab/redfish/machine.ts';
+import { startRedfishService, type RedfishService } from '@ingot/lab/redfish/service.ts';
 
 /** Debian's interpreter: `python3-sushy` is installed for it, not for a pyenv `python3`. */
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(
-  new URL('../../../../../test/lab/redfish/sushy-check.py', import.meta.url),
+  new URL('../../../../lab/src/redfish/sushy-check.py', import.meta.url),
 );
 
 /** Whether Debian's python3-sushy is importable (apt-get install python3-sushy). */

@@ -2,13 +2,8 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 /* The lab Redfish service lives with the lab (test/, package @ingot/e2e), which depends on this
    package; a relative import keeps the dependency one-way for this test file only. */
-/* eslint-disable import-x/no-relative-packages */
-import { FakeMachine } from '../../../../../test/lab/redfish/machine.ts';
-import {
-  startRedfishService,
-  type RedfishService,
-} from '../../../../../test/lab/redfish/service.ts';
-/* eslint-enable import-x/no-relative-packages */
+import { FakeMachine } from '@ingot/lab/redfish/machine.ts';
+import { startRedfishService, type RedfishService } from '@ingot/lab/redfish/service.ts';
 import type { PowerActionContext } from '../driver.ts';
 import { setPower } from '../set-power.ts';
 import { createRedfishPowerDriver, type RedfishPowerParams } from './redfish.ts';

@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 /* eslint-disable import-x/no-relative-packages -- a root-run lab script beside its captures, not
    agent code: @ingot/rack-agent cannot depend on @ingot/e2e (test/), which depends on it. */
-import { cleanupStale, createLab, type LabNetwork } from '../../../../../../test/lab/netns.ts';
-import { startVm, type Firmware, type VmOptions } from '../../../../../../test/lab/qemu.ts';
+import { cleanupStale, createLab, type LabNetwork } from '@ingot/lab/netns.ts';
+import { startVm, type Firmware, type VmOptions } from '@ingot/lab/qemu.ts';
 import { startDnsmasq } from '../../../../../../test/lab/stand-in.ts';
 /* eslint-enable import-x/no-relative-packages */
 

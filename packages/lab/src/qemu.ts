@@ -52,6 +52,11 @@ export interface VmOptions {
    * (`etc/sercon-port`). Default true; it lets a test see iPXE's progress in the log.
    */
   readonly biosSerialConsole?: boolean;
+  /**
+   * Add `-no-reboot` (default true). Lab VMs behind a BMC pass false with `-no-shutdown -S` in
+   * `extraArgs` (see redfish/README.md, "VM power model").
+   */
+  readonly noReboot?: boolean;
   /** Extra QEMU arguments, appended. */
   readonly extraArgs?: readonly string[];
 }
@@ -136,7 +141,7 @@ export async function startVm(options: VmOptions): Promise<Vm> {
     'none',
     '-vga',
     'none',
-    '-no-reboot',
+    ...(options.noReboot === false ? [] : ['-no-reboot']),
     '-chardev',
     'stdio,id=serial0,signal=off',
     '-serial',

@@ -257,8 +257,11 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** SIGTERM the given PIDs and every PID in the namespace, SIGKILL after 2 s, delete it. */
-function removeNamespaceSync(namespace: string, pids: readonly number[]): void {
+/**
+ * SIGTERM the given PIDs and every PID in the namespace, SIGKILL after 2 s, delete it and the
+ * host end of its uplink. Idempotent; used by `ingot lab down` for a lab another process made.
+ */
+export function removeNamespaceSync(namespace: string, pids: readonly number[]): void {
   const targets = new Set([...pids, ...nsPids(namespace)]);
   for (const pid of targets) signal(pid, 'SIGTERM');
   const deadline = Date.now() + 2000;
