@@ -1,0 +1,61 @@
+/** The virtual lab's state file and flags, shared by `lab.ts` and `lab-supervisor.ts`. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UsageError } from './args.ts';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const MAIN = join(import.meta.dirname, 'main.ts');
+
+/** One lab machine as `lab.json` records it (no secrets). */
+export interface LabMachineState {
+  readonly name: string;
+  readonly mac: string;
+  readonly machineId: string;
+  readonly power: 'ipmi' | 'redfish';
+  /** `host:port` (ipmi) or the Redfish system URL. */
+  readonly bmc: string;
+  readonly qemuPid: number;
+  /** -1 for a Redfish machine (its BMC is the supervisor). */
+  readonly ipmiSimPid: number;
+  readonly disk: string;
+}
+
+/** `DATA/lab.json`. */
+export interface LabState {
+  readonly status: 'ready';
+  readonly controllerUrl: string;
+  readonly namespace: string;
+  readonly uplinkHostAddress: string;
+  readonly supervisorPid: number;
+  readonly agentPid: number;
+  readonly rackId: string;
+  readonly redfishUrl: string;
+  readonly firmware: 'bios' | 'uefi';
+  readonly machines: readonly LabMachineState[];
+}
+
+/** The state file of the lab in `dataDir`. */
+export function labStatePath(dataDir: string): string {
+  return join(resolve(dataDir), 'lab.json');
+}
+
+/** Reads `DATA/lab.json`, or undefined when there is no lab. */
+export function readLabState(dataDir: string): LabState | undefined {
+  const path = labStatePath(dataDir);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as LabState;
+}
+
+export const labFlags = {
+  machines: { type: 'string' },
+  uefi: { type: 'boolean' },
+  data: { type: 'string' },
+  'controller-grpc': { type: 'string' },
+  'power-poll': { type: 'string' },
+} as const;
+
+export function machineCount(value: string | undefined): number {
+  const n = Number(value ?? '2');
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new UsageError('--machines takes 1-16');
+  return n;
+}
