@@ -5,7 +5,8 @@
 import { err, ok, type Clock, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import { validateBootResource, type BootResource } from '../domain/image/boot-resource.ts';
-import { actorName, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { newAuditEvent } from './audit-event.ts';
 import { uuid } from './ids.ts';
 import type { EventBus, Store } from './ports.ts';
 
@@ -49,23 +50,12 @@ export class ImageService {
       await tx.insertBootResource(resource);
       return tx.appendEvents(
         [
-          {
-            id: uuid(),
-            kind: 'audit',
-            machineId: null,
-            rackId: null,
-            step: 'image.create',
-            result: 'succeeded',
-            fromStatus: null,
-            toStatus: null,
-            actor: actorName(actor),
-            message: `Registered image ${name}`,
+          newAuditEvent(actor, 'image.create', `Registered image ${name}`, now, {
             data: {
               id: resource.id,
               files: resource.files.map((f) => ({ role: f.role, sha256: f.sha256 })),
             },
-            occurredAtMs: now,
-          },
+          }),
         ],
         now,
       );

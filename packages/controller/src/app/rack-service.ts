@@ -13,6 +13,7 @@ import type { Rack, RackCommand, RackHealth, RackInterface } from '../domain/rac
 import { actorName, type Actor } from './actor.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
+import { newAuditEvent } from './audit-event.ts';
 import { enlist, ENLIST_STEP } from './enlistment.ts';
 import { networkConfigFor, queueNetworkConfig } from './network-config.ts';
 import { runTransition, type StatusTimeouts } from './transition-runner.ts';
@@ -105,7 +106,7 @@ export class RackService {
     await this.#d.store.transaction(async (tx) => {
       await tx.insertEnrollmentToken(hashSecret(token), actorName(actor), expiresAtMs, now);
       await tx.appendEvents(
-        [rackEvent(actor, null, 'rack.enroll-token', 'Created a rack enrollment token', now)],
+        [newAuditEvent(actor, 'rack.enroll-token', 'Created a rack enrollment token', now)],
         now,
       );
     });
@@ -143,12 +144,14 @@ export class RackService {
       await tx.insertRack(rack);
       const events = await tx.appendEvents(
         [
-          rackEvent(
+          newAuditEvent(
             { kind: 'rack', rackId: rack.id },
-            rack.id,
             'rack.register',
             `Rack ${name} enrolled`,
             now,
+            {
+              rackId: rack.id,
+            },
           ),
         ],
         now,
@@ -215,12 +218,12 @@ export class RackService {
     const message = connected ? 'Rack session opened' : 'Rack session closed';
     const stored = await this.#d.store.appendEvents(
       [
-        rackEvent(
+        newAuditEvent(
           { kind: 'rack', rackId },
-          rackId,
           connected ? 'rack.connected' : 'rack.disconnected',
           message,
           now,
+          { rackId },
         ),
       ],
       now,
@@ -396,27 +399,4 @@ export class RackService {
     };
     this.#d.bus.publish(await this.#d.store.appendEvents([event], now));
   }
-}
-
-function rackEvent(
-  actor: Actor,
-  rackId: string | null,
-  step: string,
-  message: string,
-  nowMs: number,
-): NewEvent {
-  return {
-    id: uuid(),
-    kind: 'audit',
-    machineId: null,
-    rackId,
-    step,
-    result: 'succeeded',
-    fromStatus: null,
-    toStatus: null,
-    actor: actorName(actor),
-    message,
-    data: {},
-    occurredAtMs: nowMs,
-  };
 }

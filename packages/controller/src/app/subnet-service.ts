@@ -4,7 +4,6 @@
  */
 import { err, ok, type Clock, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
-import type { NewEvent } from '../domain/event.ts';
 import { normalizeMac } from '../domain/machine/machine.ts';
 import { parseCidr, overlaps } from '../domain/network/ipv4.ts';
 import {
@@ -15,7 +14,8 @@ import {
   type Reservation,
   type Subnet,
 } from '../domain/network/subnet.ts';
-import { actorName, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { newAuditEvent } from './audit-event.ts';
 import { uuid } from './ids.ts';
 import { queueNetworkConfigForAll } from './network-config.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
@@ -238,20 +238,7 @@ export class SubnetService {
       const result = await work(tx);
       if (!result.ok) return { result, racks: [] as string[], events: [] };
       const racks = await queueNetworkConfigForAll(tx, now);
-      const event: NewEvent = {
-        id: uuid(),
-        kind: 'audit',
-        machineId: null,
-        rackId: null,
-        step,
-        result: 'succeeded',
-        fromStatus: null,
-        toStatus: null,
-        actor: actorName(actor),
-        message,
-        data: {},
-        occurredAtMs: now,
-      };
+      const event = newAuditEvent(actor, step, message, now);
       return { result, racks, events: await tx.appendEvents([event], now) };
     });
     this.#d.bus.publish(outcome.events);

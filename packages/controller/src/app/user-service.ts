@@ -5,7 +5,8 @@
 import { err, ok, type Clock, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import type { Role, User } from '../domain/user.ts';
-import { actorName, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { newAuditEvent } from './audit-event.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
 import type { EventBus, Store } from './ports.ts';
 
@@ -61,20 +62,9 @@ export class UserService {
       await tx.insertApiKey(record);
       return tx.appendEvents(
         [
-          {
-            id: uuid(),
-            kind: 'audit',
-            machineId: null,
-            rackId: null,
-            step: 'user.create',
-            result: 'succeeded',
-            fromStatus: null,
-            toStatus: null,
-            actor: actorName(actor),
-            message: `Created ${user.role} ${user.username}`,
+          newAuditEvent(actor, 'user.create', `Created ${user.role} ${user.username}`, now, {
             data: { username: user.username, role: user.role },
-            occurredAtMs: now,
-          },
+          }),
         ],
         now,
       );

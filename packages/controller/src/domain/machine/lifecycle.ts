@@ -87,6 +87,13 @@ const startCommissioning: Transition = T(
   { kind: 'power', action: 'on', pxeOnce: true },
   { kind: 'start-timeout' },
 );
+const startDeploying: Transition = T(
+  'deploying',
+  { kind: 'set-deployment' },
+  { kind: 'set-boot-plan', purpose: 'install' },
+  { kind: 'power', action: 'on', pxeOnce: true },
+  { kind: 'start-timeout' },
+);
 const startReleasing: Transition = T(
   'releasing',
   { kind: 'set-boot-plan', purpose: 'local' },
@@ -125,13 +132,7 @@ export const TRANSITIONS: {
     mark_broken: broken,
   },
   allocated: {
-    deploy: T(
-      'deploying',
-      { kind: 'set-deployment' },
-      { kind: 'set-boot-plan', purpose: 'install' },
-      { kind: 'power', action: 'on', pxeOnce: true },
-      { kind: 'start-timeout' },
-    ),
+    deploy: startDeploying,
     release: backToReady,
     mark_broken: broken,
   },
@@ -162,13 +163,7 @@ export const TRANSITIONS: {
     mark_broken: broken,
   },
   failed_deployment: {
-    deploy: T(
-      'deploying',
-      { kind: 'set-deployment' },
-      { kind: 'set-boot-plan', purpose: 'install' },
-      { kind: 'power', action: 'on', pxeOnce: true },
-      { kind: 'start-timeout' },
-    ),
+    deploy: startDeploying,
     release: startReleasing,
     mark_broken: broken,
   },
