@@ -23,6 +23,7 @@ import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
+import { openFsBlobStore } from './store/fs-blob-store.ts';
 import { attachEventStream } from './ws/event-stream.ts';
 
 /** Everything a controller needs to start. Built by the CLI from flags and environment. */
@@ -98,7 +99,9 @@ export async function startController(
   });
 
   const subnets = new SubnetService({ store, bus, racks: racksNotifier, clock });
-  const images = new ImageService({ store, bus, clock });
+  // Image files by sha256 (DESIGN.md §6); racks fetch them into their caches.
+  const blobs = openFsBlobStore(join(config.dataDir, 'images'));
+  const images = new ImageService({ store, bus, clock, blobs });
 
   const adminKeyFile = join(config.dataDir, 'admin.key');
   const adminKey = await users.bootstrapAdmin();

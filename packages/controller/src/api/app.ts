@@ -11,6 +11,7 @@ import { registerMachineRoutes } from './machines.ts';
 import { registerOtherRoutes } from './others.ts';
 import { registerSubnetRoutes } from './subnets.ts';
 import { registerImageRoutes } from './images.ts';
+import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-files.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
 
 const PROBLEM_TYPE = 'application/problem+json';
@@ -56,25 +57,37 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
     description: 'An Ingot API key: ingot_<id>_<secret>',
   });
 
-  app.use(
-    '/api/v1/*',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: () =>
-        send(
-          problem(
-            413,
-            'too-large',
-            'Request body too large',
-            `bodies are limited to ${deps.maxBodyBytes} bytes`,
-          ),
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: () =>
+      send(
+        problem(
+          413,
+          'too-large',
+          'Request body too large',
+          `bodies are limited to ${deps.maxBodyBytes} bytes`,
         ),
-    }),
+      ),
+  });
+  // Image uploads are streamed to disk, never buffered: the limit would only refuse them.
+  app.use('/api/v1/*', (c, next) =>
+    isImageFileUpload(c.req.method, c.req.path) ? next() : limitBody(c, next),
   );
 
   app.use('/api/v1/*', async (c, next) => {
     if (c.req.path === '/api/v1/openapi.json') return next();
     const header = c.req.header('authorization') ?? '';
+    // Racks read image files with their enrollment credentials (deploy-contract.md "Image files").
+    if (/^Rack\s/i.test(header) && isImageFileRead(c.req.method, c.req.path)) {
+      const rack = await authenticateRack(deps, header);
+      if (rack === undefined) {
+        return send(
+          problem(401, 'unauthenticated', 'Unauthenticated', 'unknown rack or wrong secret'),
+        );
+      }
+      c.set('actor', rack);
+      return next();
+    }
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     const result = match?.[1] === undefined ? undefined : await deps.users.authenticate(match[1]);
     if (result === undefined || !result.ok) {

@@ -1,10 +1,17 @@
 /**
- * `/api/v1/images`: boot resources, `os/release/arch` with files by sha256.
+ * `/api/v1/images`: boot resources, `os/release/arch` with files by sha256. The files' bytes go
+ * through `/api/v1/images/files/{sha256}` (image-files.ts) first.
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import { ARCHITECTURES } from '../domain/machine/machine.ts';
-import { BOOT_FILE_ROLES, type BootResource } from '../domain/image/boot-resource.ts';
+import {
+  BOOT_FILE_ROLES,
+  ROOT_IMAGE_FORMATS,
+  rootImageFormat,
+  type BootResource,
+} from '../domain/image/boot-resource.ts';
 import { ERRORS, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from './context.ts';
+import { registerImageFileRoutes } from './image-files.ts';
 import { unwrap } from './problem.ts';
 
 const Name = z
@@ -18,6 +25,10 @@ const File = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
     size_bytes: z.number().int().min(0),
     name: z.string().min(1).max(255),
+    format: z
+      .enum(ROOT_IMAGE_FORMATS)
+      .optional()
+      .openapi({ description: 'Layout of a root file; derived from its name when left out' }),
   })
   .strict();
 
@@ -39,7 +50,13 @@ const ImageDto = z
     release: z.string(),
     arch: z.string(),
     files: z.array(
-      z.object({ role: z.string(), sha256: z.string(), size_bytes: z.number(), name: z.string() }),
+      z.object({
+        role: z.string(),
+        sha256: z.string(),
+        size_bytes: z.number(),
+        name: z.string(),
+        format: z.enum(ROOT_IMAGE_FORMATS).nullable(),
+      }),
     ),
     kernel_params: z.string(),
     created_at: z.string(),
@@ -57,6 +74,7 @@ function imageDto(r: BootResource): z.infer<typeof ImageDto> {
       sha256: f.sha256,
       size_bytes: f.sizeBytes,
       name: f.name,
+      format: rootImageFormat(f) ?? null,
     })),
     kernel_params: r.kernelParams,
     created_at: new Date(r.createdAtMs).toISOString(),
@@ -82,6 +100,9 @@ export function registerImageRoutes(app: ApiApp, deps: ApiDeps): void {
       path: '/api/v1/images',
       tags,
       summary: 'Register an image by its files (admin)',
+      description:
+        'Every file must already be in the image store (PUT /api/v1/images/files/{sha256}) with ' +
+        'the size given; a 400 problem names each file that is not.',
       request: jsonBody(CreateImageBody),
       responses: { 201: jsonResponse(ImageDto, 'Registered'), ...ERRORS },
     }),
@@ -106,9 +127,20 @@ export function registerImageRoutes(app: ApiApp, deps: ApiDeps): void {
   );
   app.openapi(
     createRoute({
+      method: 'get',
+      path: '/api/v1/images/{id}',
+      tags,
+      request: { params: z.object({ id: z.string().min(1).max(64) }) },
+      responses: { 200: jsonResponse(ImageDto, 'The image'), ...ERRORS },
+    }),
+    async (c) => c.json(imageDto(unwrap(await deps.images.get(c.req.valid('param').id))), 200),
+  );
+  app.openapi(
+    createRoute({
       method: 'delete',
       path: '/api/v1/images/{id}',
       tags,
+      summary: 'Delete an image and the files no other image uses (admin)',
       request: { params: z.object({ id: z.string().min(1).max(64) }) },
       responses: { 204: { description: 'Deleted' }, ...ERRORS },
     }),
@@ -117,4 +149,5 @@ export function registerImageRoutes(app: ApiApp, deps: ApiDeps): void {
       return c.body(null, 204);
     },
   );
+  registerImageFileRoutes(app, deps);
 }

@@ -1,11 +1,12 @@
 /**
- * Boot resources (DESIGN.md §6). This registers an image's files by sha256 and size; moving the
- * bytes (import from a directory or archive, the agents' cache) builds on it.
+ * Boot resources (DESIGN.md §6): image files uploaded into the content-addressed image store,
+ * and images registered over files that are there. Racks read the files by sha256.
  */
 import { err, ok, type Clock, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import { validateBootResource, type BootResource } from '../domain/image/boot-resource.ts';
 import type { Actor } from './actor.ts';
+import type { BlobInfo, BlobRange, BlobStore, BlobWriteError } from './blob-store.ts';
 import { newAuditEvent } from './audit-event.ts';
 import { uuid } from './ids.ts';
 import type { EventBus, Store } from './ports.ts';
@@ -15,7 +16,12 @@ export interface ImageServiceDeps {
   readonly store: Store;
   readonly bus: EventBus;
   readonly clock: Clock;
+  /** Where image files live. */
+  readonly blobs: BlobStore;
 }
+
+/** Why an upload kept nothing: a use-case refusal, or bytes that do not match their name. */
+export type UploadError = DomainError | BlobWriteError;
 
 /** The image use cases. */
 export class ImageService {
@@ -30,7 +36,48 @@ export class ImageService {
     return this.#d.store.listBootResources();
   }
 
-  /** Registers an image (admins only); one per os/release/arch. */
+  /** One image. */
+  async get(id: string): Promise<Result<BootResource, DomainError>> {
+    const found = await this.#d.store.getBootResource(id);
+    return found === undefined ? err({ kind: 'not-found', entity: 'image', id }) : ok(found);
+  }
+
+  /**
+   * Stores an image file (admins only) under its sha256, checking the bytes hash to it (and
+   * number `expectedSizeBytes`, when known). A file already stored is not rewritten.
+   */
+  async uploadFile(
+    actor: Actor,
+    sha256: string,
+    body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    expectedSizeBytes: number | undefined,
+  ): Promise<Result<{ readonly created: boolean; readonly sizeBytes: number }, UploadError>> {
+    if (actor.kind !== 'user' || actor.user.role !== 'admin') {
+      return err({ kind: 'forbidden', detail: 'uploading image files needs the admin role' });
+    }
+    return this.#d.blobs.write(sha256, body, expectedSizeBytes);
+  }
+
+  /** An image file's size, for admins and racks (which fetch files into their caches). */
+  async fileInfo(actor: Actor, sha256: string): Promise<Result<BlobInfo, DomainError>> {
+    if (actor.kind === 'user' && actor.user.role !== 'admin') {
+      return err({ kind: 'forbidden', detail: 'reading image files needs the admin role' });
+    }
+    const info = await this.#d.blobs.stat(sha256);
+    return info === undefined
+      ? err({ kind: 'not-found', entity: 'image file', id: sha256 })
+      : ok(info);
+  }
+
+  /** Streams an image file checked with {@link ImageService.fileInfo}. */
+  readFile(sha256: string, range?: BlobRange): ReadableStream<Uint8Array> {
+    return this.#d.blobs.read(sha256, range);
+  }
+
+  /**
+   * Registers an image (admins only); one per os/release/arch. Every file must already be in the
+   * image store with the size given: a rack could never fetch it otherwise.
+   */
   async create(
     actor: Actor,
     input: Omit<BootResource, 'id' | 'createdAtMs'>,
@@ -41,6 +88,23 @@ export class ImageService {
     const problems = validateBootResource(input);
     if (problems.length > 0)
       return err({ kind: 'invalid', field: 'files', detail: problems.join('; ') });
+    const missing: string[] = [];
+    for (const f of input.files) {
+      const blob = await this.#d.blobs.stat(f.sha256);
+      if (blob === undefined)
+        missing.push(`${f.role} ${f.name} (sha256 ${f.sha256}) is not uploaded`);
+      else if (blob.sizeBytes !== f.sizeBytes)
+        missing.push(
+          `${f.role} ${f.name} is ${blob.sizeBytes} bytes in the image store, not ${f.sizeBytes}`,
+        );
+    }
+    if (missing.length > 0) {
+      return err({
+        kind: 'invalid',
+        field: 'files',
+        detail: `${missing.join('; ')}: upload each file first with PUT /api/v1/images/files/<sha256> (ingot images import does)`,
+      });
+    }
     const now = this.#d.clock.now();
     const resource: BootResource = { ...input, id: uuid(), createdAtMs: now };
     const name = `${input.os}/${input.release}/${input.arch}`;
@@ -66,13 +130,25 @@ export class ImageService {
     return ok(resource);
   }
 
-  /** Deletes an image (admins only). Machines already deployed from it are not affected. */
+  /**
+   * Deletes an image (admins only) and the files no other image uses. Machines already deployed
+   * from it are not affected; racks keep cached copies until their caches evict them.
+   */
   async delete(actor: Actor, id: string): Promise<Result<void, DomainError>> {
     if (actor.kind === 'user' && actor.user.role !== 'admin') {
       return err({ kind: 'forbidden', detail: 'deleting images needs the admin role' });
     }
-    return (await this.#d.store.deleteBootResource(id))
-      ? ok(undefined)
-      : err({ kind: 'not-found', entity: 'image', id });
+    const image = await this.#d.store.getBootResource(id);
+    if (image === undefined || !(await this.#d.store.deleteBootResource(id))) {
+      return err({ kind: 'not-found', entity: 'image', id });
+    }
+    // Read after the delete: a file registered meanwhile by another image is still referenced.
+    const inUse = new Set(
+      (await this.#d.store.listBootResources()).flatMap((r) => r.files.map((f) => f.sha256)),
+    );
+    for (const f of image.files) {
+      if (!inUse.has(f.sha256)) await this.#d.blobs.delete(f.sha256);
+    }
+    return ok(undefined);
   }
 }

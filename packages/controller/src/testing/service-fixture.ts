@@ -2,7 +2,12 @@
  * The controller's services wired on a real in-memory SQLite store, a {@link FakeClock}, a
  * recording event bus and a recording rack notifier: what service and API tests start from.
  */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeClock, silentLogger, type Logger } from '@ingot/common';
+import type { BlobStore } from '../app/blob-store.ts';
 import type { Actor } from '../app/actor.ts';
 import { MachineService, type CreateMachineInput } from '../app/machine-service.ts';
 import type { Store } from '../app/ports.ts';
@@ -16,6 +21,12 @@ import type { Machine } from '../domain/machine/machine.ts';
 import type { Rack } from '../domain/rack.ts';
 import type { Role, User } from '../domain/user.ts';
 import { openSqliteStore } from '../store/sqlite.ts';
+import { openFsBlobStore } from '../store/fs-blob-store.ts';
+import type {
+  BootFileRole,
+  BootResource,
+  BootResourceFile,
+} from '../domain/image/boot-resource.ts';
 import { uniqueMac } from './domain-fixtures.ts';
 import { RecordingEventBus } from './recording-event-bus.ts';
 import { RecordingRackNotifier } from './recording-rack-notifier.ts';
@@ -51,6 +62,9 @@ export interface ServiceFixture {
   readonly users: UserService;
   readonly subnets: SubnetService;
   readonly images: ImageService;
+  /** The image store (a real one, on disk in {@link ServiceFixture.blobDir}). */
+  readonly blobs: BlobStore;
+  readonly blobDir: string;
   /** The bootstrap admin. */
   readonly admin: FixtureUser;
   /** Creates a user with the given role. */
@@ -64,18 +78,57 @@ export interface ServiceFixture {
   close(): Promise<void>;
 }
 
-/** The image every fixture registers: debian/bookworm/amd64 with placeholder hashes. */
-export const DEFAULT_IMAGE = {
+/** The bytes of the default image's files: small stand-ins, by file name. */
+export const DEFAULT_IMAGE_BYTES: Readonly<Record<string, Uint8Array>> = {
+  vmlinuz: new TextEncoder().encode('stand-in kernel\n'),
+  'initrd.img': new TextEncoder().encode('stand-in initrd\n'),
+  'root.squashfs': new TextEncoder().encode('stand-in root squashfs\n'),
+  'ephemeral-vmlinuz': new TextEncoder().encode('stand-in ephemeral kernel\n'),
+  'ephemeral-initrd.img': new TextEncoder().encode('stand-in ephemeral initrd\n'),
+  'ephemeral.squashfs': new TextEncoder().encode('stand-in ephemeral squashfs\n'),
+};
+
+const defaultFile = (role: BootFileRole, name: string): BootResourceFile => {
+  const bytes = DEFAULT_IMAGE_BYTES[name] ?? new Uint8Array();
+  return {
+    role,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sizeBytes: bytes.byteLength,
+    name,
+  };
+};
+
+/**
+ * The image every fixture registers: debian/bookworm/amd64 over {@link DEFAULT_IMAGE_BYTES},
+ * which every fixture's image store holds.
+ */
+export const DEFAULT_IMAGE: Omit<BootResource, 'id' | 'createdAtMs'> = {
   os: 'debian',
   release: 'bookworm',
   arch: 'amd64',
   files: [
-    { role: 'kernel', sha256: 'a'.repeat(64), sizeBytes: 8_000_000, name: 'vmlinuz' },
-    { role: 'initrd', sha256: 'b'.repeat(64), sizeBytes: 30_000_000, name: 'initrd.img' },
-    { role: 'squashfs', sha256: 'c'.repeat(64), sizeBytes: 200_000_000, name: 'root.squashfs' },
+    defaultFile('kernel', 'vmlinuz'),
+    defaultFile('initrd', 'initrd.img'),
+    defaultFile('squashfs', 'root.squashfs'),
   ],
   kernelParams: '',
-} as const;
+};
+
+/**
+ * Ingot's ephemeral environment (ingot/ephemeral/amd64), which commissioning, disk deploys and
+ * erases boot; every fixture registers it too.
+ */
+export const EPHEMERAL_IMAGE: Omit<BootResource, 'id' | 'createdAtMs'> = {
+  os: 'ingot',
+  release: 'ephemeral',
+  arch: 'amd64',
+  files: [
+    defaultFile('kernel', 'ephemeral-vmlinuz'),
+    defaultFile('initrd', 'ephemeral-initrd.img'),
+    defaultFile('squashfs', 'ephemeral.squashfs'),
+  ],
+  kernelParams: '',
+};
 
 /** Opens a store and builds the services over it. Throws if any setup step fails. */
 export async function createServiceFixture(
@@ -100,7 +153,15 @@ export async function createServiceFixture(
   });
 
   const subnets = new SubnetService({ store, bus, racks: notifier, clock });
-  const images = new ImageService({ store, bus, clock });
+  // A real image store in a directory of its own, removed by close().
+  const blobDir = mkdtempSync(join(tmpdir(), 'ingot-blobs-'));
+  const blobs = openFsBlobStore(blobDir);
+  for (const [name, bytes] of Object.entries(DEFAULT_IMAGE_BYTES)) {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const stored = await blobs.write(sha256, [bytes]);
+    if (!stored.ok) throw new Error(`could not store ${name}: ${stored.error.kind}`);
+  }
+  const images = new ImageService({ store, bus, clock, blobs });
 
   const adminKey = await users.bootstrapAdmin();
   const adminUser = await store.getUserByName('admin');
@@ -114,6 +175,8 @@ export async function createServiceFixture(
   // Deploys need an image for their os/release/arch; register Debian's by default.
   const image = await images.create(admin.actor, DEFAULT_IMAGE);
   if (!image.ok) throw new Error(`could not register the default image: ${image.error.kind}`);
+  const env = await images.create(admin.actor, EPHEMERAL_IMAGE);
+  if (!env.ok) throw new Error(`could not register the ephemeral image: ${env.error.kind}`);
 
   const addUser = async (username: string, role: Role = 'user'): Promise<FixtureUser> => {
     const created = await users.create(admin.actor, { username, role });
@@ -176,6 +239,11 @@ export async function createServiceFixture(
     enrollRack,
     createMachine,
     allocatedMachine,
-    close: () => store.close(),
+    blobs,
+    blobDir,
+    async close() {
+      await store.close();
+      rmSync(blobDir, { recursive: true, force: true });
+    },
   };
 }
