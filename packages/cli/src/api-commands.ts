@@ -4,6 +4,7 @@
 import WebSocket from 'ws';
 import { parse, UsageError } from './args.ts';
 import { call, type ClientOptions } from './client.ts';
+import { DEPLOY_FLAG_OPTIONS, deployBody, releaseBody } from './deploy-options.ts';
 import { field, table } from './table.ts';
 
 type Out = (text: string) => void;
@@ -174,21 +175,14 @@ export async function machines(
       return 0;
     }
     case 'deploy': {
-      const { values, positionals } = parse(rest, {
-        os: { type: 'string' },
-        release: { type: 'string' },
-        kernel: { type: 'string' },
-        'user-data': { type: 'string' },
-        ephemeral: { type: 'boolean' },
-      });
+      const { values, positionals } = parse(rest, DEPLOY_FLAG_OPTIONS);
       const id = one(positionals, 'machines deploy ID');
-      const m = await call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/deploy`, {
-        os: values.os,
-        release: values.release,
-        kernel: values.kernel,
-        user_data: values['user-data'],
-        ephemeral: values.ephemeral,
-      });
+      const m = await call(
+        client,
+        'POST',
+        `/api/v1/machines/${encodeURIComponent(id)}/deploy`,
+        deployBody(values),
+      );
       print(
         out,
         json,
@@ -223,7 +217,21 @@ export async function machines(
       print(out, json, { deleted: id }, () => `Deleted ${id}\n`);
       return 0;
     }
-    case 'release':
+    case 'release': {
+      const { values, positionals } = parse(rest, {
+        comment: { type: 'string' },
+        erase: { type: 'string' },
+      });
+      const id = one(positionals, 'machines release ID [--erase quick|full]');
+      const m = await call(
+        client,
+        'POST',
+        `/api/v1/machines/${encodeURIComponent(id)}/release`,
+        releaseBody(values),
+      );
+      print(out, json, m, () => `${field(m, 'hostname')}: ${field(m, 'status')}\n`);
+      return 0;
+    }
     case 'commission':
     case 'abort':
     case 'mark-broken':

@@ -115,9 +115,54 @@ export const DeployBody = z
       .max(1 << 20)
       .optional(),
     ephemeral: z.boolean().default(false),
+    customisation: z
+      .object({
+        packages: z
+          .array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'a Debian package name'))
+          .max(200)
+          .default([]),
+        commands: z.array(z.string().min(1).max(4096)).max(100).default([]),
+        files: z
+          .array(
+            z
+              .object({
+                path: z
+                  .string()
+                  .regex(/^\/[^\0]*$/, 'an absolute path')
+                  .max(1024)
+                  .refine((p) => !p.split('/').includes('..'), 'no .. segments'),
+                content_base64: z.base64().max(1 << 20),
+                mode: z
+                  .string()
+                  .regex(/^0?[0-7]{3}$/, 'octal permission bits such as 0644')
+                  .default('0644'),
+              })
+              .strict(),
+          )
+          .max(100)
+          .default([]),
+      })
+      .strict()
+      .optional()
+      .openapi({
+        description:
+          'Changes the installer applies to the installed OS: files are written, then packages installed, then commands run (in the installed OS, as root)',
+      }),
   })
   .strict()
   .openapi('Deploy');
+
+/** `POST /machines/{id}/release` body. */
+export const ReleaseBody = z
+  .object({
+    comment: z.string().max(1024).optional(),
+    erase: z.enum(['none', 'quick', 'full']).default('none').openapi({
+      description:
+        '`quick` wipes partition tables and filesystem signatures, `full` overwrites every byte; the machine boots the ephemeral environment to do it',
+    }),
+  })
+  .strict()
+  .openapi('Release');
 
 /** Bodies of actions that take only a comment. */
 export const CommentBody = z.object({ comment: z.string().max(1024).optional() }).strict();
@@ -160,6 +205,7 @@ export const MachineDto = z
         kernel: z.string().nullable(),
         ephemeral: z.boolean(),
         has_user_data: z.boolean(),
+        erase: z.enum(['quick', 'full']).nullable(),
       })
       .nullable(),
     last_step: z
@@ -209,6 +255,7 @@ export function machineDto(
             kernel: m.deployment.kernel,
             ephemeral: m.deployment.ephemeral,
             has_user_data: m.deployment.userData !== null,
+            erase: m.deployment.erase ?? null,
           },
     last_step:
       m.lastStep === null

@@ -17,6 +17,7 @@ import {
   CommentBody,
   CreateMachineBody,
   DeployBody,
+  ReleaseBody,
   EventDto,
   MachineDto,
   PowerBody,
@@ -145,9 +146,20 @@ const eventsRoute = createRoute({
   },
 });
 
+const releaseRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/machines/{id}/release',
+  tags,
+  summary: 'Release a machine, optionally erasing its disks first',
+  request: {
+    params: IdParam,
+    body: { required: false, content: { 'application/json': { schema: ReleaseBody } } },
+  },
+  responses: { 200: jsonResponse(MachineDto, 'The machine after the action'), ...ERRORS },
+});
+
 /** Actions that take an optional comment: URL segment → lifecycle action. */
 const COMMENT_ACTIONS: ReadonlyArray<readonly [string, MachineAction, string]> = [
-  ['release', 'release', 'Released'],
   ['commission', 'commission', 'Commissioning'],
   ['abort', 'abort', 'Aborted'],
   ['mark-broken', 'mark_broken', 'Marked broken'],
@@ -267,9 +279,33 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
         kernel: b.kernel,
         userData: b.user_data,
         ephemeral: b.ephemeral,
+        customisation:
+          b.customisation === undefined
+            ? undefined
+            : {
+                packages: b.customisation.packages,
+                commands: b.customisation.commands,
+                files: b.customisation.files.map((f) => ({
+                  path: f.path,
+                  contentBase64: f.content_base64,
+                  mode: f.mode,
+                })),
+              },
       }),
     );
     return c.json(await render(actor, machine), 202);
+  });
+
+  app.openapi(releaseRoute, async (c) => {
+    const actor = c.get('actor');
+    const b = c.req.valid('json');
+    const machine = unwrap(
+      await deps.machines.release(actor, c.req.valid('param').id, {
+        comment: b.comment,
+        erase: b.erase === 'none' ? undefined : b.erase,
+      }),
+    );
+    return c.json(await render(actor, machine), 200);
   });
 
   app.openapi(powerRoute, async (c) => {

@@ -1,5 +1,5 @@
 /** What operators give the machine use cases: creation, deploy choices and edits. */
-import type { Architecture, PowerConfig } from '../domain/machine/machine.ts';
+import type { Architecture, Customisation, PowerConfig } from '../domain/machine/machine.ts';
 import type { MachinePatch } from './ports.ts';
 
 /** What an operator gives to create a machine. */
@@ -26,6 +26,7 @@ export interface DeployInput {
   readonly kernel?: string | undefined;
   readonly userData?: string | undefined;
   readonly ephemeral?: boolean | undefined;
+  readonly customisation?: Customisation | undefined;
 }
 
 /** Operator edits (PATCH). */

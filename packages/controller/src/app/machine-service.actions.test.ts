@@ -1,7 +1,14 @@
 import type { Result } from '@ingot/common';
 import { describe, expect, it } from 'vitest';
 import type { DomainError } from '../domain/errors.ts';
-import { DEFAULT_IMAGE, errorOf, rackStep, snapshotStore, valueOf } from '../testing/index.ts';
+import {
+  DEFAULT_IMAGE,
+  EPHEMERAL_IMAGE,
+  errorOf,
+  rackStep,
+  snapshotStore,
+  valueOf,
+} from '../testing/index.ts';
 import { useServiceFixture } from '../testing/use-service-fixture.ts';
 
 const t = useServiceFixture(['alice', 'bob']);
@@ -46,7 +53,13 @@ describe('deploy', () => {
         arch: 'amd64',
         hostname: m.hostname,
         version: m.version + 1,
-        files: DEFAULT_IMAGE.files,
+        // The installer's environment, plus the image it writes (as the root image).
+        files: [
+          ...EPHEMERAL_IMAGE.files,
+          ...DEFAULT_IMAGE.files
+            .filter((f) => f.role === 'squashfs')
+            .map((f) => ({ ...f, role: 'root-image' })),
+        ],
         kernelParams: '',
       },
       {

@@ -10,6 +10,7 @@ import { transition, type MachineAction } from '../domain/machine/lifecycle.ts';
 import type {
   AllocationConstraints,
   DeploymentChoice,
+  EraseMode,
   Machine,
   PowerConfig,
 } from '../domain/machine/machine.ts';
@@ -316,6 +317,7 @@ export class MachineService {
       kernel: input.kernel ?? null,
       userData: input.userData ?? null,
       ephemeral: input.ephemeral ?? false,
+      customisation: input.customisation,
     };
     return this.act(actor, id, 'deploy', {
       message: `Deploying ${input.os} ${input.release}${deployment.ephemeral ? ' in memory' : ''}`,
@@ -351,6 +353,47 @@ export class MachineService {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
       }
       return runTransition(tx, machine, { ...extra, action, actor }, now, this.#d.timeouts);
+    });
+  }
+
+  /**
+   * Releases a machine; with `erase` the machine first boots the ephemeral environment, which
+   * wipes its disks (`quick`: partition tables and signatures, `full`: every byte) and reports.
+   */
+  async release(
+    actor: Actor,
+    id: string,
+    input: { readonly comment?: string | undefined; readonly erase?: EraseMode | undefined },
+  ): Promise<Result<Machine, DomainError>> {
+    const comment = input.comment === undefined || input.comment === '' ? '' : `: ${input.comment}`;
+    if (input.erase === undefined) {
+      return this.act(actor, id, 'release', { message: `Released${comment}` });
+    }
+    const erase = input.erase;
+    return retryMachineWrite(this.#d, id, actor, async (machine, tx, now) => {
+      if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
+        return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
+      }
+      const base = machine.deployment ?? {
+        os: '',
+        release: '',
+        kernel: null,
+        userData: null,
+        ephemeral: false,
+      };
+      return runTransition(
+        tx,
+        machine,
+        {
+          action: 'release_erase',
+          actor,
+          message: `Releasing with a ${erase} disk erase${comment}`,
+          deployment: { ...base, erase },
+          data: { erase },
+        },
+        now,
+        this.#d.timeouts,
+      );
     });
   }
 

@@ -57,11 +57,22 @@ export interface RackServiceDeps {
  * Which lifecycle action a reported step implies in a given status, if any. This is the deploy
  * orchestration: the controller advances only on what the machine and its rack report.
  */
-function impliedAction(status: Machine['status'], e: RackStepEvent): MachineAction | undefined {
-  switch (status) {
+export function impliedAction(
+  machine: Pick<Machine, 'status' | 'bootPurpose'>,
+  e: Pick<RackStepEvent, 'step' | 'result'>,
+): MachineAction | undefined {
+  switch (machine.status) {
     case 'deploying':
       if (e.result === 'failed') return 'deploy_failed';
       if (e.step === 'deployed' && e.result === 'succeeded') return 'deployed';
+      // The installer is done and reboots: the next network boot must boot the disk. Only once:
+      // a later report (the plan is already `local`) changes nothing.
+      if (
+        e.step === 'install.reboot' &&
+        e.result === 'succeeded' &&
+        machine.bootPurpose === 'install'
+      )
+        return 'installed';
       return undefined;
     case 'commissioning':
       if (e.result === 'failed') return 'commission_failed';
@@ -69,8 +80,11 @@ function impliedAction(status: Machine['status'], e: RackStepEvent): MachineActi
       return undefined;
     case 'releasing':
       if (e.result === 'failed') return 'release_failed';
-      if ((e.step === 'power.off' || e.step === 'released') && e.result === 'succeeded')
-        return 'released';
+      if (e.result !== 'succeeded') return undefined;
+      // A release with erase ends when the ephemeral environment reports the erase, not when
+      // the machine powers off (it power-cycles into the eraser first).
+      if (machine.bootPurpose === 'erase') return e.step === 'erase' ? 'released' : undefined;
+      if (e.step === 'power.off' || e.step === 'released') return 'released';
       return undefined;
     case 'new':
     case 'ready':
@@ -326,7 +340,7 @@ export class RackService {
           mac: '',
           data: { ...event.data },
         };
-        const action = impliedAction(machine.status, report);
+        const action = impliedAction(machine, report);
         if (action === undefined) {
           await tx.updateMachine(machine.id, machine.version, { lastStep: step }, now);
           continue;

@@ -16,6 +16,7 @@ export {
 export {
   createServiceFixture,
   DEFAULT_IMAGE,
+  EPHEMERAL_IMAGE,
   type FixtureUser,
   type ServiceFixture,
   type ServiceFixtureOptions,

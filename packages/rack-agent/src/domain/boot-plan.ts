@@ -1,7 +1,14 @@
 import type { MacAddress } from './mac-address.ts';
 
 /** What a machine boots next time it network-boots (DESIGN.md §3 step 6). */
-export const BOOT_PURPOSES = ['install', 'commission', 'ephemeral', 'local', 'rescue'] as const;
+export const BOOT_PURPOSES = [
+  'install',
+  'commission',
+  'ephemeral',
+  'erase',
+  'local',
+  'rescue',
+] as const;
 /** One of {@link BOOT_PURPOSES}. */
 export type BootPurpose = (typeof BOOT_PURPOSES)[number];
 

@@ -34,6 +34,12 @@ const releaseEffects: Effect[] = [
   { kind: 'power', action: 'off', pxeOnce: false },
   { kind: 'start-timeout' },
 ];
+const eraseEffects: Effect[] = [
+  { kind: 'set-deployment' },
+  { kind: 'set-boot-plan', purpose: 'erase' },
+  { kind: 'power', action: 'cycle', pxeOnce: true },
+  { kind: 'start-timeout' },
+];
 const toReady: Effect[] = [{ kind: 'clear-timeout' }, { kind: 'clear-owner' }];
 const clear: Effect[] = [{ kind: 'clear-timeout' }];
 const toLocal: Effect[] = [{ kind: 'clear-timeout' }, { kind: 'set-boot-plan', purpose: 'local' }];
@@ -55,6 +61,10 @@ const EXPECTED: Record<string, { to: MachineStatus; effects: Effect[] }> = {
   'allocated deploy': { to: 'deploying', effects: deployEffects },
   'allocated release': { to: 'ready', effects: toReady },
   'allocated mark_broken': { to: 'broken', effects: clear },
+  'deploying installed': {
+    to: 'deploying',
+    effects: [{ kind: 'set-boot-plan', purpose: 'local' }],
+  },
   'deploying deployed': { to: 'deployed', effects: toLocal },
   'deploying deploy_failed': { to: 'failed_deployment', effects: clear },
   'deploying timeout': { to: 'failed_deployment', effects: clear },
@@ -68,8 +78,12 @@ const EXPECTED: Record<string, { to: MachineStatus; effects: Effect[] }> = {
   },
   'deploying mark_broken': { to: 'broken', effects: clear },
   'deployed release': { to: 'releasing', effects: releaseEffects },
+  'deployed release_erase': { to: 'releasing', effects: eraseEffects },
   'deployed mark_broken': { to: 'broken', effects: clear },
-  'releasing released': { to: 'ready', effects: toReady },
+  'releasing released': {
+    to: 'ready',
+    effects: [...toReady, { kind: 'set-boot-plan', purpose: 'local' }],
+  },
   'releasing release_failed': { to: 'failed_releasing', effects: clear },
   'releasing timeout': { to: 'failed_releasing', effects: clear },
   'releasing mark_broken': { to: 'broken', effects: clear },
@@ -77,8 +91,10 @@ const EXPECTED: Record<string, { to: MachineStatus; effects: Effect[] }> = {
   'failed_commissioning mark_broken': { to: 'broken', effects: clear },
   'failed_deployment deploy': { to: 'deploying', effects: deployEffects },
   'failed_deployment release': { to: 'releasing', effects: releaseEffects },
+  'failed_deployment release_erase': { to: 'releasing', effects: eraseEffects },
   'failed_deployment mark_broken': { to: 'broken', effects: clear },
   'failed_releasing release': { to: 'releasing', effects: releaseEffects },
+  'failed_releasing release_erase': { to: 'releasing', effects: eraseEffects },
   'failed_releasing mark_broken': { to: 'broken', effects: clear },
   'broken mark_fixed': { to: 'ready', effects: toReady },
 };
@@ -89,6 +105,7 @@ const OBSERVATIONS: ReadonlySet<MachineAction> = new Set([
   'commission_failed',
   'deployed',
   'deploy_failed',
+  'installed',
   'released',
   'release_failed',
   'timeout',
@@ -191,7 +208,8 @@ describe('TRANSITIONS', () => {
     '%s starts a timeout exactly when it enters a timed status, and clears it on leaving one',
     (_, r) => {
       const kinds = r.effects.map((e) => e.kind);
-      expect(kinds.includes('start-timeout')).toBe(TIMED_STATUSES.has(r.to));
+      // Staying in a timed status (deploying installed) keeps the deadline it has.
+      expect(kinds.includes('start-timeout')).toBe(TIMED_STATUSES.has(r.to) && r.from !== r.to);
       if (TIMED_STATUSES.has(r.from) && !TIMED_STATUSES.has(r.to)) {
         expect(kinds).toContain('clear-timeout');
       }

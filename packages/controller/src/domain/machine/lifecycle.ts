@@ -37,7 +37,9 @@ export const MACHINE_ACTIONS = [
   'deploy',
   'deployed',
   'deploy_failed',
+  'installed',
   'release',
+  'release_erase',
   'released',
   'release_failed',
   'abort',
@@ -69,9 +71,33 @@ export type Effect =
   | { readonly kind: 'set-deployment' };
 
 /** What a machine boots when it network-boots (DESIGN.md §3 step 6). */
-export const BOOT_PURPOSES = ['install', 'commission', 'ephemeral', 'local', 'rescue'] as const;
+export const BOOT_PURPOSES = [
+  'install',
+  'commission',
+  'ephemeral',
+  'erase',
+  'local',
+  'rescue',
+] as const;
 /** One of {@link BOOT_PURPOSES}. */
 export type BootPurpose = (typeof BOOT_PURPOSES)[number];
+
+/**
+ * Resolves the purpose a table row asks for against the deployment: a deploy of an in-memory
+ * deployment boots `ephemeral` instead of `install`, and once it is `deployed` its plan stays as
+ * it is (a reboot boots it into memory again; a new plan would also revoke its metadata token),
+ * so `local` there means no new plan at all (`null`).
+ */
+export function resolveBootPurpose(
+  purpose: BootPurpose,
+  to: MachineStatus,
+  deployment: { readonly ephemeral: boolean } | null,
+): BootPurpose | null {
+  if (deployment?.ephemeral !== true) return purpose;
+  if (purpose === 'install') return 'ephemeral';
+  if (purpose === 'local' && to === 'deployed') return null;
+  return purpose;
+}
 
 /** One row of the table. */
 export interface Transition {
@@ -92,6 +118,14 @@ const startDeploying: Transition = T(
   { kind: 'set-deployment' },
   { kind: 'set-boot-plan', purpose: 'install' },
   { kind: 'power', action: 'on', pxeOnce: true },
+  { kind: 'start-timeout' },
+);
+/** Release with a disk erase: the machine boots the ephemeral environment, which wipes it. */
+const startErasing: Transition = T(
+  'releasing',
+  { kind: 'set-deployment' },
+  { kind: 'set-boot-plan', purpose: 'erase' },
+  { kind: 'power', action: 'cycle', pxeOnce: true },
   { kind: 'start-timeout' },
 );
 const startReleasing: Transition = T(
@@ -137,6 +171,8 @@ export const TRANSITIONS: {
     mark_broken: broken,
   },
   deploying: {
+    // The installer wrote the disk and reboots: from now on the machine boots its disk.
+    installed: T('deploying', { kind: 'set-boot-plan', purpose: 'local' }),
     deployed: T('deployed', { kind: 'clear-timeout' }, { kind: 'set-boot-plan', purpose: 'local' }),
     deploy_failed: fail('failed_deployment'),
     timeout: fail('failed_deployment'),
@@ -150,10 +186,17 @@ export const TRANSITIONS: {
   },
   deployed: {
     release: startReleasing,
+    release_erase: startErasing,
     mark_broken: broken,
   },
   releasing: {
-    released: backToReady,
+    // After an erase the plan still says `erase`: point it back at the local disk.
+    released: T(
+      'ready',
+      { kind: 'clear-timeout' },
+      { kind: 'clear-owner' },
+      { kind: 'set-boot-plan', purpose: 'local' },
+    ),
     release_failed: fail('failed_releasing'),
     timeout: fail('failed_releasing'),
     mark_broken: broken,
@@ -165,10 +208,12 @@ export const TRANSITIONS: {
   failed_deployment: {
     deploy: startDeploying,
     release: startReleasing,
+    release_erase: startErasing,
     mark_broken: broken,
   },
   failed_releasing: {
     release: startReleasing,
+    release_erase: startErasing,
     mark_broken: broken,
   },
   broken: {
@@ -214,6 +259,7 @@ const ALLOWED_WHILE_LOCKED: ReadonlySet<MachineAction> = new Set([
   'commission_failed',
   'deployed',
   'deploy_failed',
+  'installed',
   'released',
   'release_failed',
   'timeout',

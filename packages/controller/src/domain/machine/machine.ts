@@ -25,6 +25,31 @@ export interface DeploymentChoice {
   /** cloud-init user data, as given (text). */
   readonly userData: string | null;
   readonly ephemeral: boolean;
+  /** Per-deploy changes the installer applies to the installed OS (the preseed role). */
+  readonly customisation?: Customisation | undefined;
+  /** Set when the operator releases with a disk erase (the erase boot reads it). */
+  readonly erase?: EraseMode | undefined;
+}
+
+/** How a release erases the disks: signatures and partition tables only, or every byte. */
+export const ERASE_MODES = ['quick', 'full'] as const;
+/** One of {@link ERASE_MODES}. */
+export type EraseMode = (typeof ERASE_MODES)[number];
+
+/** A file the installer writes into the installed OS. */
+export interface CustomFile {
+  /** Absolute path inside the installed OS. */
+  readonly path: string;
+  readonly contentBase64: string;
+  /** Octal permission bits, e.g. `0644`. */
+  readonly mode: string;
+}
+
+/** What a deploy adds to the image: packages to install, files to write, commands to run. */
+export interface Customisation {
+  readonly packages: readonly string[];
+  readonly commands: readonly string[];
+  readonly files: readonly CustomFile[];
 }
 
 /** The last deployment step the controller heard of, for the status line and failures. */
