@@ -81,6 +81,8 @@ describe('deployment through a real controller and rack agent', () => {
         '-→ready',
         'ready→allocated',
         'allocated→deploying',
+        // install.reboot: the installer is done, the machine boots its disk from now on.
+        'deploying→deploying',
         'deploying→deployed',
       ]);
       // Every reported step is stored once, in the order the machine reported it.

@@ -6,9 +6,9 @@
  * Shared by `lab-power.e2e.test.ts` and the `pnpm e2e:power` report.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { registerImageFiles } from './images.ts';
 import { api, type EventJson } from './api.ts';
 import { startControllerProc, tempDir, waitFor, type ControllerProc } from './processes.ts';
 import { buildTestEnvironment } from '../lab/initramfs.ts';
@@ -53,10 +53,6 @@ export interface LabPowerResult {
   readonly upOutput: string;
   readonly statusOutput: string;
   readonly downOutput: string;
-}
-
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /** Runs `ingot <args>` to completion; resolves with exit code and output. */
@@ -126,24 +122,27 @@ export async function runLabPower(count = 2): Promise<LabPowerResult> {
     seenLab = labJson;
 
     // Register the test image and seed the lab agent's image cache by hash (as pxe.ts does).
-    const files = [
+    // The busybox test environment is both Ingot's ephemeral environment (what install and
+    // commission boot) and the deployed image (its squashfs is the root image).
+    const envFiles = [
       { role: 'kernel', path: env.kernelPath, name: 'vmlinuz' },
       { role: 'initrd', path: env.initrdPath, name: 'initrd.img' },
       { role: 'squashfs', path: env.squashfsPath, name: 'ephemeral.squashfs' },
-    ].map((f) => ({ ...f, sha256: sha256(f.path), size: statSync(f.path).size }));
-    const image = await api(controller.url, controller.adminKey, 'POST', '/api/v1/images', {
+    ];
+    const kernelParams =
+      'console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 loglevel=6 panic=1';
+    const files = await registerImageFiles(controller.url, controller.adminKey, {
+      os: 'ingot',
+      release: 'ephemeral',
+      files: envFiles,
+      kernelParams,
+    });
+    await registerImageFiles(controller.url, controller.adminKey, {
       os: 'ingot-test',
       release: 'busybox',
-      arch: 'amd64',
-      files: files.map((f) => ({
-        role: f.role,
-        sha256: f.sha256,
-        size_bytes: f.size,
-        name: f.name,
-      })),
-      kernel_params: 'console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 loglevel=6 panic=1',
+      files: envFiles,
+      kernelParams,
     });
-    if (image.status !== 201) throw new Error(`image: ${JSON.stringify(image.body)}`);
     mkdirSync(join(dataDir, 'agent', 'images'), { recursive: true });
     for (const f of files) copyFileSync(f.path, join(dataDir, 'agent', 'images', f.sha256));
     const user = await api<{ api_key: string }>(

@@ -4,10 +4,10 @@
  * (SeaBIOS + iPXE, OVMF) that PXE-boot a busybox test environment from the agent alone. Shared
  * by `pxe.e2e.test.ts` and the `pnpm e2e:pxe` report.
  */
-import { copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { registerImageFiles } from './images.ts';
 import { api, type EventJson, type MachineJson } from './api.ts';
 import { startControllerProc, tempDir, waitFor, type ControllerProc } from './processes.ts';
 import { buildTestEnvironment, TEST_ENV_MARKER, type TestEnvironment } from '../lab/initramfs.ts';
@@ -32,10 +32,6 @@ export interface PxeSite {
   close(): Promise<void>;
 }
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
 /** Starts the lab, the controller, the agent in the namespace, and registers image and subnet. */
 export async function startPxeSite(): Promise<PxeSite> {
   cleanupStale();
@@ -53,24 +49,27 @@ export async function startPxeSite(): Promise<PxeSite> {
       args: ['--deploy-timeout', '10m'],
     });
     const admin = controller.adminKey;
-    const files = [
+    // The busybox test environment is both Ingot's ephemeral environment (what install and
+    // commission boot) and the deployed image (its squashfs is the root image).
+    const envFiles = [
       { role: 'kernel', path: env.kernelPath, name: 'vmlinuz' },
       { role: 'initrd', path: env.initrdPath, name: 'initrd.img' },
       { role: 'squashfs', path: env.squashfsPath, name: 'ephemeral.squashfs' },
-    ].map((f) => ({ ...f, sha256: sha256(f.path), size: statSync(f.path).size }));
-    const image = await api(controller.url, admin, 'POST', '/api/v1/images', {
+    ];
+    const kernelParams =
+      'console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 loglevel=6 panic=1';
+    const files = await registerImageFiles(controller.url, admin, {
+      os: 'ingot',
+      release: 'ephemeral',
+      files: envFiles,
+      kernelParams,
+    });
+    await registerImageFiles(controller.url, admin, {
       os: 'ingot-test',
       release: 'busybox',
-      arch: 'amd64',
-      files: files.map((f) => ({
-        role: f.role,
-        sha256: f.sha256,
-        size_bytes: f.size,
-        name: f.name,
-      })),
-      kernel_params: 'console=ttyS0,115200 earlycon=uart8250,io,0x3f8,115200 loglevel=6 panic=1',
+      files: envFiles,
+      kernelParams,
     });
-    if (image.status !== 201) throw new Error(`image: ${JSON.stringify(image.body)}`);
     // The image cache arrives with the images issue; until then the test seeds it by hash.
     const agentDir = join(work.path, 'agent');
     mkdirSync(join(agentDir, 'images'), { recursive: true });

@@ -3,6 +3,7 @@
  * ready machines, and a simulated machine that reports its boot and install steps to the agent the
  * way the boot environment will.
  */
+import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { api, type EventJson, type MachineJson } from './api.ts';
 import {
@@ -202,17 +203,37 @@ export async function waitForStep(
   );
 }
 
-/** Registers debian/bookworm/amd64 (placeholder hashes: simulated machines fetch nothing). */
+/**
+ * Uploads small stand-in files and registers debian/bookworm/amd64 and Ingot's ephemeral
+ * environment (ingot/ephemeral/amd64) over them: simulated machines fetch nothing, but the
+ * controller only registers images whose files it holds, and disk deploys boot the environment.
+ */
 export async function registerImage(url: string, adminKey: string): Promise<void> {
-  const r = await api(url, adminKey, 'POST', '/api/v1/images', {
-    os: 'debian',
-    release: 'bookworm',
-    arch: 'amd64',
-    files: [
-      { role: 'kernel', sha256: 'a'.repeat(64), size_bytes: 8_000_000, name: 'vmlinuz' },
-      { role: 'initrd', sha256: 'b'.repeat(64), size_bytes: 30_000_000, name: 'initrd.img' },
-      { role: 'squashfs', sha256: 'c'.repeat(64), size_bytes: 200_000_000, name: 'root.squashfs' },
-    ],
-  });
-  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  const file = async (role: string, name: string): Promise<Record<string, unknown>> => {
+    const bytes = Buffer.from(`stand-in ${name}\n`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const res = await fetch(`${url}/api/v1/images/files/${sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    expect(res.status, await res.text()).toBeLessThan(300);
+    return { role, sha256, size_bytes: bytes.length, name };
+  };
+  for (const [os, release, prefix] of [
+    ['debian', 'bookworm', ''],
+    ['ingot', 'ephemeral', 'ephemeral-'],
+  ] as const) {
+    const r = await api(url, adminKey, 'POST', '/api/v1/images', {
+      os,
+      release,
+      arch: 'amd64',
+      files: [
+        await file('kernel', `${prefix}vmlinuz`),
+        await file('initrd', `${prefix}initrd.img`),
+        await file('squashfs', `${prefix}root.squashfs`),
+      ],
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+  }
 }
