@@ -26,6 +26,8 @@ import type { SetPowerOptions } from './power/set-power.ts';
 import { ensureIdentity, type EnrollError } from './rpc/enroll.ts';
 import { createSessionClient, type SessionStatus } from './rpc/session-client.ts';
 import { openAgentStore, type AgentStore } from './state/agent-store.ts';
+import { createImageCache, type ImageCache } from './cache/image-cache.ts';
+import { filesInPlans, prefetchFiles } from './cache/prefetch.ts';
 
 /** How long applied command ids are remembered for deduplication. */
 const APPLIED_COMMAND_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -111,7 +113,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const recorder = createEventRecorder({ store, clock, logger });
   const interfaces = describeInterfaces(config.interfaces, logger, deps.interfaceTable);
   // Created before the session it reports through; `session` is assigned once enrolled.
-  const reporter: { send?: (report: PowerReport) => boolean } = {};
+  const reporter: {
+    send?: (report: PowerReport) => boolean;
+    inventory?: () => void;
+    images?: ImageCache;
+  } = {};
   const poller = createPowerPoller({
     registry,
     clock,
@@ -132,6 +138,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     onPowerConfig: (machineId, driver, params) => {
       poller.set(machineId, driver, params);
     },
+    onPrefetch: (files) => {
+      if (reporter.images !== undefined) void prefetchFiles(reporter.images, files, logger);
+    },
     ...(deps.setPowerOptions === undefined ? {} : { setPowerOptions: deps.setPowerOptions }),
   });
   try {
@@ -147,6 +156,30 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     });
     if (!enrolled.ok) throw new AgentStartError(enrolled.error.kind, enrolled.error.message);
     identity = enrolled.value;
+    // Image files come from the controller with this rack's credentials (deploy-contract.md).
+    const images = createImageCache({
+      imageDir: config.imageDir,
+      capacityBytes: config.imageCacheBytes,
+      controllerHttpUrl: config.controllerHttpUrl,
+      authorization: `Rack ${identity.rackId}:${identity.rackSecret}`,
+      pinned: () => filesInPlans(store.bootPlans()),
+      clock,
+      logger,
+      signal: lifetime.signal,
+      onChange: () => reporter.inventory?.(),
+    });
+    reporter.images = images;
+    // Re-verify what is cached, then fetch what stored plans need; both in the background.
+    void images
+      .start()
+      .then(() =>
+        prefetchFiles(
+          images,
+          store.bootPlans().flatMap((p) => p.files),
+          logger,
+        ),
+      )
+      .catch((error: unknown) => logger.warn('prefetching stored plans failed', { error }));
     const app = createHttpApp(logger);
     app.route('/', createMachineApi({ store, recorder, logger }));
     // HTTP boot answers every other GET, so it is mounted last.
@@ -179,6 +212,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       logger,
       config: { imageDir: config.imageDir, httpPort: config.http.port },
       macForAddress: (ip) => dhcp?.macForAddress(ip),
+      images,
     });
     app.route(
       '/',
@@ -242,6 +276,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     clock,
     logger,
     reconnect: config.reconnect,
+    cacheInventory: () => reporter.images?.inventory() ?? { files: [], capacityBytes: 0 },
     hello: () => ({
       version: config.version,
       hostname: config.hostname,
@@ -259,11 +294,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         http: 'ok',
         dhcp: dhcp === undefined ? 'disabled' : 'ok',
         tftp: tftp === undefined ? 'disabled' : 'ok',
-        images: 'disabled',
+        images: 'ok',
       },
     }),
   });
   reporter.send = (report) => session.sendPowerObservation(report);
+  reporter.inventory = () => session.sendCacheInventory();
   const sessionLoop = session.run(lifetime.signal).catch((error: unknown) => {
     logger.error('session loop crashed', { error });
   });
@@ -280,6 +316,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       poller.close();
       await sessionLoop;
       await commands.idle();
+      await reporter.images?.idle();
       await tftp?.close();
       await dhcp?.close();
       await http.close();

@@ -11,6 +11,9 @@ export const DEFAULT_HTTP_PORT = 5248;
 /** Default controller gRPC port (DESIGN.md §1), used when an address has no port. */
 export const DEFAULT_CONTROLLER_PORT = 5250;
 
+/** Default image cache budget: 20 GiB, a few releases' kernels, initrds and root images. */
+export const DEFAULT_IMAGE_CACHE_BYTES = 20 * 1024 ** 3;
+
 /** A host and TCP port to listen on or connect to. */
 export interface HostPort {
   readonly host: string;
@@ -50,6 +53,11 @@ export interface AgentConfig {
   readonly controllerHttpUrl: string;
   /** Where cached images live (`<sha256>` files). Default: `DATA/images`. */
   readonly imageDir: string;
+  /**
+   * Bytes of image files the cache keeps; least recently used files beyond it are evicted,
+   * except those a boot plan uses. Default {@link DEFAULT_IMAGE_CACHE_BYTES}.
+   */
+  readonly imageCacheBytes: number;
   /** How often the power state of machines with a BMC is polled. */
   readonly powerPollIntervalMs: number;
   /** TFTP listening address; undefined turns TFTP off. */
@@ -89,6 +97,7 @@ export function defaultAgentConfig(input: AgentConfigInput): AgentConfig {
     logLevel: input.logLevel ?? 'info',
     controllerHttpUrl: input.controllerHttpUrl ?? defaultControllerHttpUrl(input.controllers[0]),
     imageDir: input.imageDir ?? join(input.dataDir, 'images'),
+    imageCacheBytes: input.imageCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
     tftp: input.tftp,
     dhcp: input.dhcp,
     powerPollIntervalMs: input.powerPollIntervalMs ?? 30_000,
@@ -135,6 +144,9 @@ export function validateAgentConfig(config: AgentConfig): Result<AgentConfig, Co
     maxMs >= initialMs
   )) {
     return invalid('reconnect', 'need 0 < initialMs <= maxMs');
+  }
+  if (!Number.isSafeInteger(config.imageCacheBytes) || config.imageCacheBytes <= 0) {
+    return invalid('imageCacheBytes', 'must be a whole number of bytes above 0');
   }
   if (config.enrollmentToken === '') return invalid('enrollmentToken', 'token must not be empty');
   if (!LOG_LEVELS.includes(config.logLevel)) {

@@ -14,6 +14,7 @@ import {
   createLoaderRoute,
   DEFAULT_LOADER_ALIASES,
   DEFAULT_LOADER_DIRS,
+  type ImageFileSource,
 } from './file-routes.ts';
 import type { BootRequest, BootResolver } from './resolver.ts';
 
@@ -40,6 +41,8 @@ export interface BootResolverDeps {
   readonly store: Pick<AgentStore, 'bootPlanByMac'>;
   readonly logger: Logger;
   readonly config: BootResolverConfig;
+  /** Verified image files (the image cache); without it `imageDir` is read as it is. */
+  readonly images?: ImageFileSource | undefined;
   /** The MAC holding a DHCP lease for an IP (TFTP requests carry no MAC); wired to DHCP. */
   readonly macForAddress?: ((address: string) => MacAddress | undefined) | undefined;
 }
@@ -65,7 +68,7 @@ export function createBootResolver(deps: BootResolverDeps): BootResolver {
       config.loaderAliases ?? DEFAULT_LOADER_ALIASES,
     ),
     createConfigRoute({ planByMac, baseUrl: (request, format) => baseUrl(request, format) }),
-    createImageRoute(config.imageDir),
+    createImageRoute(config.imageDir, deps.images),
   ];
 
   const baseUrl = (request: BootRequest, format: BootConfigFormat): string | undefined => {

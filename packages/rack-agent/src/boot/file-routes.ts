@@ -75,11 +75,42 @@ export function createLoaderRoute(
 }
 
 /**
- * Serves `images/<sha256>` from `imageDir` (the image cache). The file's real path must lie
- * inside the directory's real path: a symlink planted in the cache that points elsewhere is
- * `forbidden`. The step comes from the role the hash has in the requesting machine's plan.
+ * Where verified image files come from: the rack's image cache (`cache/image-cache.ts`). Only
+ * files it has checked are served; a file a boot plan uses is fetched on a miss.
  */
-export function createImageRoute(imageDir: string): BootFileRoute {
+export interface ImageFileSource {
+  /** The verified path of a cached file, or `undefined`. */
+  lookup(sha256: string): Promise<string | undefined>;
+  /** The size a boot plan gives this file, when one uses it (worth fetching on a miss). */
+  pinnedSize(sha256: string): number | undefined;
+  /** Fetches and verifies a file; resolves to its path, or an error after bounded retries. */
+  ensure(
+    sha256: string,
+    sizeBytes: number,
+  ): Promise<{ ok: true; value: string } | { ok: false; error: { message: string } }>;
+}
+
+/**
+ * Serves `images/<sha256>`. With `source` (the agent), only files the image cache verified are
+ * served, and a miss for a file the requesting machine's plan (or any plan) uses is fetched from
+ * the controller first, so a machine neither waits forever nor gets unchecked bytes. Without it
+ * (tests of the chain), files are read from `imageDir` as they are: the file's real path must
+ * lie inside the directory's real path, so a planted symlink pointing elsewhere is `forbidden`.
+ * The step comes from the role the hash has in the requesting machine's plan.
+ */
+export function createImageRoute(imageDir: string, source?: ImageFileSource): BootFileRoute {
+  const cachedFile = async (
+    sha256: string,
+    wantedBytes: number | undefined,
+  ): Promise<string | undefined> => {
+    if (source === undefined) return undefined;
+    const hit = await source.lookup(sha256);
+    if (hit !== undefined) return hit;
+    const size = wantedBytes ?? source.pinnedSize(sha256);
+    if (size === undefined) return undefined;
+    const fetched = await source.ensure(sha256, size);
+    return fetched.ok ? fetched.value : undefined;
+  };
   return {
     name: 'image',
     async tryResolve(request) {
@@ -89,23 +120,30 @@ export function createImageRoute(imageDir: string): BootFileRoute {
       if (sha256 === undefined || rest.length > 0 || !SHA256.test(sha256)) {
         return err({ kind: 'not-found', path: request.path.path });
       }
-      let root: string;
-      try {
-        root = await realpath(imageDir);
-      } catch {
-        return err({ kind: 'not-found', path: request.path.path });
-      }
-      const file = await regularFile(join(root, sha256));
-      if (file === undefined) return err({ kind: 'not-found', path: request.path.path });
-      if (!file.path.startsWith(root + sep)) {
-        return err({
-          kind: 'forbidden',
-          path: request.path.path,
-          reason: 'image file resolves outside the image directory',
-        });
-      }
       const plan = request.plan();
-      const role = plan?.files.find((f) => f.sha256 === sha256)?.role;
+      const planned = plan?.files.find((f) => f.sha256 === sha256);
+      let file: { readonly path: string; readonly sizeBytes: number } | undefined;
+      if (source !== undefined) {
+        const path = await cachedFile(sha256, planned?.sizeBytes);
+        file = path === undefined ? undefined : await regularFile(path);
+      } else {
+        let root: string;
+        try {
+          root = await realpath(imageDir);
+        } catch {
+          return err({ kind: 'not-found', path: request.path.path });
+        }
+        file = await regularFile(join(root, sha256));
+        if (file !== undefined && !file.path.startsWith(root + sep)) {
+          return err({
+            kind: 'forbidden',
+            path: request.path.path,
+            reason: 'image file resolves outside the image directory',
+          });
+        }
+      }
+      if (file === undefined) return err({ kind: 'not-found', path: request.path.path });
+      const role = planned?.role;
       return ok({
         content: { kind: 'file', path: file.path },
         sizeBytes: file.sizeBytes,

@@ -131,7 +131,14 @@ export function createImageCache(deps: ImageCacheDeps): ImageCache {
     }
   };
 
-  const scan = async (): Promise<string[]> => {
+  const scan = (): Promise<string[]> =>
+    verifyCached().catch((error: unknown) => {
+      // Downloads will fail too and say why; serving nothing is the safe side.
+      log.error('could not read the image cache directory', { imageDir: deps.imageDir, error });
+      return [];
+    });
+
+  const verifyCached = async (): Promise<string[]> => {
     await mkdir(partialDir, { recursive: true, mode: 0o700 });
     const removed: string[] = [];
     for (const name of await readdir(deps.imageDir)) {

@@ -1,5 +1,6 @@
 import type { NetworkConfig } from '../domain/network-config.ts';
 import { assertNever, type Logger } from '@ingot/common';
+import type { BootFile } from '../domain/boot-plan.ts';
 import type { AgentCommand, AppliedResult, PowerReport } from '../domain/commands.ts';
 import { runPowerCommand, type PowerCommandDeps } from '../power/power-command.ts';
 import type { AgentStore } from '../state/agent-store.ts';
@@ -42,6 +43,11 @@ export interface CommandHandlerDeps extends Omit<PowerCommandDeps, 'logger'> {
     ((machineId: string, driver: string, params: unknown) => void) | undefined;
   /** Told after a new network config is stored (DHCP reloads its subnets). */
   readonly onNetworkConfig?: ((config: NetworkConfig) => void) | undefined;
+  /**
+   * Told which image files to fetch into the cache: a new boot plan's, or a Prefetch command's.
+   * Must return at once (fetching runs in the background). Without it, Prefetch is ignored.
+   */
+  readonly onPrefetch?: ((files: readonly BootFile[]) => void) | undefined;
 }
 
 /** Creates the agent's {@link CommandHandler}. */
@@ -62,6 +68,9 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
             machineId: command.plan.machineId,
             version: command.plan.version,
           });
+        } else if (command.plan.files.length > 0) {
+          // Fetch now, so the machine's boot finds its files cached.
+          deps.onPrefetch?.(command.plan.files);
         }
         return { kind: 'boot-plan', detail: saved };
       }
@@ -70,11 +79,14 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         return { kind: 'remove-boot-plan', detail: removed ? 'removed' : 'absent' };
       }
       case 'prefetch':
-        // The image cache arrives in a later issue; acking keeps the controller's queue moving.
-        logger.warn('image prefetch requested but this agent has no image cache yet', {
-          files: command.files.length,
-        });
-        return { kind: 'prefetch', detail: 'no image cache on this agent yet; ignored' };
+        if (deps.onPrefetch === undefined) {
+          logger.warn('image prefetch requested but this agent has no image cache', {
+            files: command.files.length,
+          });
+          return { kind: 'prefetch', detail: 'no image cache on this agent; ignored' };
+        }
+        deps.onPrefetch(command.files);
+        return { kind: 'prefetch', detail: `fetching ${command.files.length} file(s)` };
       case 'power-config':
         // Kept in memory by the poller only: BMC secrets never rest on the rack's disk.
         deps.onPowerConfig?.(command.machineId, command.driver, command.params);

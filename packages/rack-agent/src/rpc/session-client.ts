@@ -49,6 +49,8 @@ export interface SessionClientDeps {
   readonly hello: () => HelloInfo;
   /** Builds each heartbeat. */
   readonly heartbeat: () => HeartbeatInfo;
+  /** What the image cache holds; sent after Welcome and by {@link SessionClient.sendCacheInventory}. */
+  readonly cacheInventory?: (() => CacheInventoryInfo) | undefined;
   readonly reconnect: BackoffPolicy;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -86,6 +88,21 @@ export interface SessionClient {
    * it was sent.
    */
   sendPowerObservation(report: PowerReport): boolean;
+  /**
+   * Sends the image cache's inventory on the current session, if there is one (the next Welcome
+   * sends it anyway). Returns whether it was sent.
+   */
+  sendCacheInventory(): boolean;
+}
+
+/** The image cache's files, as the CacheInventory message carries them. */
+export interface CacheInventoryInfo {
+  readonly files: readonly {
+    readonly sha256: string;
+    readonly sizeBytes: number;
+    readonly lastUsedMs: number;
+  }[];
+  readonly capacityBytes: number;
 }
 
 interface SessionEnd {
@@ -106,6 +123,12 @@ export function createSessionClient(deps: SessionClientDeps): SessionClient {
   /** Writes to the current welcomed session; undefined while there is none. */
   let live: ((request: SessionRequest) => boolean) | undefined;
   const sleep = deps.sleep ?? realSleep;
+  const sendInventory = (send: (request: SessionRequest) => boolean): boolean => {
+    const info = deps.cacheInventory?.();
+    if (info === undefined) return false;
+    send(inventoryRequest(info));
+    return true;
+  };
   const createClient = deps.createClient ?? createRackClient;
 
   const run = async (signal: AbortSignal): Promise<void> => {
@@ -258,6 +281,7 @@ export function createSessionClient(deps: SessionClientDeps): SessionClient {
         });
         onWelcome();
         sendHeartbeat();
+        sendInventory(send);
         heartbeatTimer = setInterval(sendHeartbeat, intervalMs);
         unsubscribe = deps.recorder.onAppend(kick);
         live = send;
@@ -361,11 +385,21 @@ export function createSessionClient(deps: SessionClientDeps): SessionClient {
   return {
     run,
     status: () => status,
+    sendCacheInventory: () => live !== undefined && sendInventory(live),
     sendPowerObservation(report) {
       return (
         live?.({ kind: { $case: 'powerResult', value: toProtoPowerResult('', report) } }) !==
         undefined
       );
+    },
+  };
+}
+
+function inventoryRequest(info: CacheInventoryInfo): SessionRequest {
+  return {
+    kind: {
+      $case: 'cacheInventory',
+      value: { files: info.files.map((f) => ({ ...f })), capacityBytes: info.capacityBytes },
     },
   };
 }
