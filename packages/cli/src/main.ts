@@ -6,6 +6,7 @@ import { ApiError, type ClientOptions } from './client.ts';
 import { UsageError } from './args.ts';
 import { events, machines, racks, users } from './api-commands.ts';
 import { lab } from './lab.ts';
+import { keys } from './keys-commands.ts';
 import { runAgent, runController, runUp } from './servers.ts';
 
 const USAGE = `Usage: ingot <command> [options]
@@ -29,6 +30,7 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
   machines power ID on|off|cycle|status
   racks list | enroll-token
   users list | create NAME [--role admin|user]
+  keys list | add FILE.pub|- | remove ID      your SSH keys, installed on machines you deploy
   events [--machine ID] [--follow] [--limit N]
 
 Virtual lab (root; QEMU VMs behind ipmi_sim and Redfish BMCs, PXE-booting from a lab rack agent):
@@ -72,6 +74,8 @@ export async function main(argv: string[]): Promise<number> {
       return users(args, client, global.json, out);
     case 'events':
       return events(args, client, global.json, out);
+    case 'keys':
+      return keys(args, client, global.json, out);
     case 'lab':
       return lab(args, client, out);
     case undefined:

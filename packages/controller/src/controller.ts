@@ -19,6 +19,8 @@ import { DEFAULT_TIMEOUTS, type StatusTimeouts } from './app/transition-runner.t
 import { UserService } from './app/user-service.ts';
 import { SubnetService } from './app/subnet-service.ts';
 import { ImageService } from './app/image-service.ts';
+import { SshKeyService } from './app/ssh-key-service.ts';
+import { MetadataService } from './app/metadata-service.ts';
 import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
@@ -102,6 +104,8 @@ export async function startController(
   // Image files by sha256 (DESIGN.md §6); racks fetch them into their caches.
   const blobs = openFsBlobStore(join(config.dataDir, 'images'));
   const images = new ImageService({ store, bus, clock, blobs });
+  const sshKeys = new SshKeyService({ store, bus, clock });
+  const metadata = new MetadataService({ store, bus, racks: racksNotifier, clock, timeouts });
 
   const adminKeyFile = join(config.dataDir, 'admin.key');
   const adminKey = await users.bootstrapAdmin();
@@ -125,6 +129,8 @@ export async function startController(
       users,
       subnets,
       images,
+      sshKeys,
+      metadata,
       store,
       clock,
       heartbeatIntervalMs,

@@ -11,6 +11,8 @@ import { registerMachineRoutes } from './machines.ts';
 import { registerOtherRoutes } from './others.ts';
 import { registerSubnetRoutes } from './subnets.ts';
 import { registerImageRoutes } from './images.ts';
+import { registerSshKeyRoutes } from './ssh-keys.ts';
+import { createMetadataApi } from './metadata.ts';
 import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-files.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
 
@@ -41,6 +43,9 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   });
 
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // Machines' metadata service: outside /api/v1, so API-key auth never applies; it checks the
+  // machine's OAuth token itself (docs/deploy-contract.md).
+  app.route('/', createMetadataApi(deps.metadata, { maxBodyBytes: deps.maxBodyBytes, logger }));
 
   app.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',
@@ -108,6 +113,7 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   registerOtherRoutes(app, deps);
   registerSubnetRoutes(app, deps);
   registerImageRoutes(app, deps);
+  registerSshKeyRoutes(app, deps);
 
   app.notFound((c) =>
     send(problem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`)),

@@ -11,6 +11,8 @@ import type { RackService } from '../app/rack-service.ts';
 import type { UserService } from '../app/user-service.ts';
 import type { SubnetService } from '../app/subnet-service.ts';
 import type { ImageService } from '../app/image-service.ts';
+import type { SshKeyService } from '../app/ssh-key-service.ts';
+import type { MetadataService } from '../app/metadata-service.ts';
 import type { User } from '../domain/user.ts';
 import { ProblemDto } from './dto.ts';
 
@@ -21,6 +23,9 @@ export interface ApiDeps {
   readonly users: UserService;
   readonly subnets: SubnetService;
   readonly images: ImageService;
+  readonly sshKeys: SshKeyService;
+  /** The machine-facing metadata service (`/MAAS/metadata`, OAuth, not API keys). */
+  readonly metadata: MetadataService;
   /** Read-only queries (event listing) go straight to the store port. */
   readonly store: Pick<Store, 'listEvents'>;
   readonly clock: Clock;

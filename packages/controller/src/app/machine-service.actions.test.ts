@@ -61,6 +61,8 @@ describe('deploy', () => {
             .map((f) => ({ ...f, role: 'root-image' })),
         ],
         kernelParams: '',
+        // A fresh metadata token for the installer and cloud-init (deploy-contract.md).
+        metadataToken: expect.stringMatching(/^[A-Za-z0-9]{24}(:[A-Za-z0-9]{24}){2}$/) as unknown,
       },
       {
         kind: 'power',

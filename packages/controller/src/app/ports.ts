@@ -9,6 +9,9 @@ import type { Rack, RackCommand, RackCommandBody, RackHealth } from '../domain/r
 import type { ApiKeyRecord, User } from '../domain/user.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
 import type { BootResource } from '../domain/image/boot-resource.ts';
+import type { SshKey } from '../domain/ssh-key.ts';
+import type { MetadataTokenRecord } from '../domain/metadata/token.ts';
+import type { MachineHardware } from '../domain/metadata/hardware.ts';
 
 /** A machine row as written on creation. */
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
@@ -157,6 +160,23 @@ export interface Store {
   getReservationByIp(ip: string): Promise<Reservation | undefined>;
   listReservations(subnetId?: string): Promise<Reservation[]>;
   deleteReservation(mac: string): Promise<boolean>;
+
+  /** Stores a user's SSH key; false when the user already has one with this fingerprint. */
+  insertSshKey(key: SshKey): Promise<boolean>;
+  /** A user's SSH keys, oldest first. */
+  listSshKeys(userId: string): Promise<SshKey[]>;
+  /** Deletes one of the user's keys; returns it, or undefined when the user has no such key. */
+  deleteSshKey(userId: string, id: string): Promise<SshKey | undefined>;
+
+  /** Sets a machine's metadata token, replacing (and so revoking) any previous one. */
+  putMetadataToken(token: MetadataTokenRecord): Promise<void>;
+  /** The token with this token key. */
+  getMetadataToken(tokenKey: string): Promise<MetadataTokenRecord | undefined>;
+  deleteMetadataToken(machineId: string): Promise<boolean>;
+
+  /** Records the disks and NICs commissioning found, replacing earlier ones. */
+  putMachineHardware(hardware: MachineHardware): Promise<void>;
+  getMachineHardware(machineId: string): Promise<MachineHardware | undefined>;
 
   close(): Promise<void>;
 }

@@ -7,12 +7,20 @@
 import { err, ok, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import type { NewEvent } from '../domain/event.ts';
-import { transition, type Effect, type MachineAction } from '../domain/machine/lifecycle.ts';
+import {
+  resolveBootPurpose,
+  transition,
+  type BootPurpose,
+  type Effect,
+  type MachineAction,
+} from '../domain/machine/lifecycle.ts';
 import type { DeploymentChoice, Machine } from '../domain/machine/machine.ts';
 import type { RackCommandBody } from '../domain/rack.ts';
-import { COMMISSIONING_IMAGE } from '../domain/image/boot-resource.ts';
+import { COMMISSIONING_IMAGE, type BootResourceFile } from '../domain/image/boot-resource.ts';
 import { actorName, type Actor } from './actor.ts';
 import { uuid } from './ids.ts';
+import { newMetadataToken } from './metadata-token.ts';
+import { TOKEN_PURPOSES } from '../domain/metadata/token.ts';
 import type { MachinePatch, Store } from './ports.ts';
 
 /** How long each busy status may last before it times out (DESIGN.md §2). */
@@ -95,33 +103,21 @@ export async function runTransition(
   };
   const commands: RackCommandBody[] = [];
   const deployment = input.deployment ?? machine.deployment;
-  // The image a network boot of this transition needs: the deployment's for install and
-  // in-memory deploys, Ingot's commissioning environment for commissioning.
-  const purpose = effects.find((e) => e.kind === 'set-boot-plan')?.purpose;
-  const image =
-    purpose === 'install' || purpose === 'ephemeral'
-      ? deployment === null
-        ? undefined
-        : await tx.findBootResource(deployment.os, deployment.release, machine.arch)
-      : purpose === 'commission'
-        ? await tx.findBootResource(
-            COMMISSIONING_IMAGE.os,
-            COMMISSIONING_IMAGE.release,
-            machine.arch,
-          )
-        : undefined;
-  if (
-    (purpose === 'install' || purpose === 'ephemeral') &&
-    image === undefined &&
-    input.actor.kind === 'user'
-  ) {
-    return err({
-      kind: 'invalid',
-      field: 'release',
-      detail: `no image ${deployment?.os ?? '?'}/${deployment?.release ?? '?'}/${machine.arch}: import one (POST /api/v1/images) or pick another`,
-    });
-  }
+  // The boot plan this transition asks for, resolved against the deployment (an in-memory
+  // deployment boots `ephemeral` where a disk deployment boots `install`).
+  const asked = effects.find((e) => e.kind === 'set-boot-plan')?.purpose;
+  const purpose = asked === undefined ? undefined : resolveBootPurpose(asked, to, deployment);
+  const files = await bootFiles(tx, purpose, deployment, machine.arch);
+  if (!files.ok && input.actor.kind === 'user') return err(files.error);
   let bootPlanVersion = machine.version + 1;
+  // A boot environment that talks to the metadata service gets a fresh token (stored hashed once
+  // the write below wins; it replaces, and so revokes, the machine's previous one).
+  let issued: ReturnType<typeof newMetadataToken> | undefined;
+  const issueToken = (purpose: string): string | undefined => {
+    if (!TOKEN_PURPOSES.has(purpose)) return undefined;
+    issued = newMetadataToken(machine.id, nowMs);
+    return issued.token;
+  };
   for (const effect of effects) {
     applyEffect(effect);
   }
@@ -144,22 +140,26 @@ export async function runTransition(
       case 'clear-timeout':
         patch.statusDeadlineMs = null;
         return;
-      case 'set-boot-plan':
-        patch.bootPurpose = effect.purpose;
+      case 'set-boot-plan': {
+        if (purpose === undefined || purpose === null) return;
+        patch.bootPurpose = purpose;
+        const plan = files.ok ? files.value : { files: [], kernelParams: '' };
         commands.push({
           kind: 'boot-plan',
           machineId: machine.id,
           macs: machine.macs,
-          purpose: effect.purpose,
+          purpose,
           os: deployment?.os ?? '',
           release: deployment?.release ?? '',
           arch: machine.arch,
           hostname: machine.hostname,
           version: bootPlanVersion++,
-          files: effect.purpose === 'local' ? [] : (image?.files ?? []),
-          kernelParams: effect.purpose === 'local' ? '' : (image?.kernelParams ?? ''),
+          files: plan.files,
+          kernelParams: plan.kernelParams,
+          metadataToken: issueToken(purpose),
         });
         return;
+      }
       case 'power':
         commands.push({
           kind: 'power',
@@ -175,6 +175,7 @@ export async function runTransition(
 
   const updated = await tx.updateMachine(machine.id, machine.version, patch, nowMs);
   if (updated === undefined) return err({ kind: 'stale', machineId: machine.id });
+  if (issued !== undefined) await tx.putMetadataToken(issued.record);
 
   const transitionEvent: NewEvent = {
     id: uuid(),
@@ -220,6 +221,66 @@ export async function runTransition(
     }
   }
   return ok({ machine: updated, events, racksToNotify });
+}
+
+/**
+ * The files a network boot with `purpose` needs, and their extra kernel parameters:
+ *
+ * - `install`: Ingot's ephemeral environment (kernel, initrd, squashfs) plus the deployment
+ *   image's root image, which the installer fetches and writes (the agent prefetches both);
+ * - `ephemeral` (deploy in memory): the deployment image itself (its root image is booted with
+ *   a tmpfs overlay);
+ * - `commission`, `erase`: the ephemeral environment;
+ * - `local`, `rescue`: nothing.
+ */
+async function bootFiles(
+  tx: Store,
+  purpose: BootPurpose | null | undefined,
+  deployment: DeploymentChoice | null,
+  arch: Machine['arch'],
+): Promise<Result<{ files: BootResourceFile[]; kernelParams: string }, DomainError>> {
+  if (purpose === undefined || purpose === null || purpose === 'local' || purpose === 'rescue')
+    return ok({ files: [], kernelParams: '' });
+  const env = await tx.findBootResource(COMMISSIONING_IMAGE.os, COMMISSIONING_IMAGE.release, arch);
+  const needsEnv = purpose !== 'ephemeral';
+  if (needsEnv && env === undefined) {
+    return err({
+      kind: 'invalid',
+      field: 'image',
+      detail: `no ephemeral environment ${COMMISSIONING_IMAGE.os}/${COMMISSIONING_IMAGE.release}/${arch}: import one (ingot images import) before commissioning, deploying to disk or erasing`,
+    });
+  }
+  if (purpose === 'commission' || purpose === 'erase') {
+    return ok({ files: [...(env?.files ?? [])], kernelParams: env?.kernelParams ?? '' });
+  }
+  const image =
+    deployment === null
+      ? undefined
+      : await tx.findBootResource(deployment.os, deployment.release, arch);
+  if (image === undefined) {
+    return err({
+      kind: 'invalid',
+      field: 'release',
+      detail: `no image ${deployment?.os ?? '?'}/${deployment?.release ?? '?'}/${arch}: import one (ingot images import) or pick another`,
+    });
+  }
+  if (purpose === 'ephemeral')
+    return ok({ files: [...image.files], kernelParams: image.kernelParams });
+  const root = image.files.find((f) => f.role === 'root-image' || f.role === 'squashfs');
+  if (root === undefined) {
+    return err({
+      kind: 'invalid',
+      field: 'release',
+      detail: `image ${image.os}/${image.release}/${arch} has no root image to install`,
+    });
+  }
+  return ok({
+    files: [
+      ...(env?.files ?? []).filter((f) => f.role !== 'root-image'),
+      { ...root, role: 'root-image' },
+    ],
+    kernelParams: env?.kernelParams ?? '',
+  });
 }
 
 /**

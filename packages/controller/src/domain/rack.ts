@@ -49,6 +49,11 @@ export type RackCommandBody =
       /** The files to boot (kernel, initrd, squashfs …) by sha256; empty boots the local disk. */
       readonly files?: readonly BootResourceFile[] | undefined;
       readonly kernelParams?: string | undefined;
+      /**
+       * The machine's metadata token (docs/deploy-contract.md), for boot environments that talk
+       * to the metadata service. A secret: never logged, never in events.
+       */
+      readonly metadataToken?: string | undefined;
     }
   | { readonly kind: 'remove-boot-plan'; readonly machineId: string }
   | {

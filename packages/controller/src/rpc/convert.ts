@@ -98,7 +98,7 @@ export function commandToProto(c: RackCommand, secrets: SecretBox): Command {
               name: f.name,
             })),
             hostname: b.hostname,
-            metadataToken: '',
+            metadataToken: b.metadataToken ?? '',
             version: b.version,
           },
         },

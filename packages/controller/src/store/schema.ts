@@ -108,6 +108,22 @@ export interface Database {
     expires_at: number;
     used_at: number | null;
   };
+  ssh_keys: {
+    id: string;
+    user_id: string;
+    key: string;
+    fingerprint: string;
+    comment: string;
+    created_at: number;
+  };
+  metadata_tokens: {
+    machine_id: string;
+    consumer_key: string;
+    token_key: string;
+    secret_hash: string;
+    issued_at: number;
+  };
+  machine_hardware: { machine_id: string; disks: string; nics: string; recorded_at: number };
   rack_commands: {
     seq: Generated<number>;
     id: string;

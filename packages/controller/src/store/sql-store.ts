@@ -19,6 +19,10 @@ import * as eventLog from './sql-events.ts';
 import * as racks from './sql-racks.ts';
 import * as subnets from './sql-subnets.ts';
 import * as images from './sql-images.ts';
+import * as metadata from './sql-metadata.ts';
+import type { SshKey } from '../domain/ssh-key.ts';
+import type { MetadataTokenRecord } from '../domain/metadata/token.ts';
+import type { MachineHardware } from '../domain/metadata/hardware.ts';
 import type { BootResource } from '../domain/image/boot-resource.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
 import { machineColumns, machineFromRow } from './rows.ts';
@@ -414,6 +418,38 @@ export class SqlStore implements Store {
 
   async deleteReservation(mac: string): Promise<boolean> {
     return subnets.deleteReservation(this.#db, mac);
+  }
+
+  async insertSshKey(key: SshKey): Promise<boolean> {
+    return metadata.insertSshKey(this.#db, key);
+  }
+
+  async listSshKeys(userId: string): Promise<SshKey[]> {
+    return metadata.listSshKeys(this.#db, userId);
+  }
+
+  async deleteSshKey(userId: string, id: string): Promise<SshKey | undefined> {
+    return metadata.deleteSshKey(this.#db, userId, id);
+  }
+
+  async putMetadataToken(token: MetadataTokenRecord): Promise<void> {
+    return metadata.putMetadataToken(this.#db, token);
+  }
+
+  async getMetadataToken(tokenKey: string): Promise<MetadataTokenRecord | undefined> {
+    return metadata.getMetadataToken(this.#db, tokenKey);
+  }
+
+  async deleteMetadataToken(machineId: string): Promise<boolean> {
+    return metadata.deleteMetadataToken(this.#db, machineId);
+  }
+
+  async putMachineHardware(hardware: MachineHardware): Promise<void> {
+    return metadata.putMachineHardware(this.#db, hardware);
+  }
+
+  async getMachineHardware(machineId: string): Promise<MachineHardware | undefined> {
+    return metadata.getMachineHardware(this.#db, machineId);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { describeAccountStoreContract } from './account-store.contract.ts';
 import { describeEventStoreContract } from './event-store.contract.ts';
 import { describeImageStoreContract } from './image-store.contract.ts';
 import { describeMachineStoreContract } from './machine-store.contract.ts';
+import { describeMetadataStoreContract } from './metadata-store.contract.ts';
 import { describeNetworkStoreContract } from './network-store.contract.ts';
 import { describeRackStoreContract } from './rack-store.contract.ts';
 import type { OpenStore } from './store-contract-fixtures.ts';
@@ -39,6 +40,7 @@ for (const [name, open] of Object.entries(adapters)) {
   describeRackStoreContract(name, open);
   describeNetworkStoreContract(name, open);
   describeImageStoreContract(name, open);
+  describeMetadataStoreContract(name, open);
   describeStoreTransactionContract(name, open);
 }
 

@@ -31,6 +31,8 @@ export function createTestApi(fixture: ServiceFixture, options: TestApiOptions =
       users: fixture.users,
       subnets: fixture.subnets,
       images: fixture.images,
+      sshKeys: fixture.sshKeys,
+      metadata: fixture.metadata,
       store: fixture.store,
       clock: fixture.clock,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,

@@ -24,3 +24,4 @@ export {
 export { snapshotStore, type StoreSnapshot } from './store-snapshot.ts';
 export { createTestApi, readJson, type TestApi, type TestApiOptions } from './create-test-api.ts';
 export { errorOf, valueOf } from './domain-results.ts';
+export { issuedToken, metadataRequest, oauthHeader } from './metadata-client.ts';

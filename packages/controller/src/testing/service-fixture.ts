@@ -16,6 +16,8 @@ import { DEFAULT_TIMEOUTS, type StatusTimeouts } from '../app/transition-runner.
 import { UserService } from '../app/user-service.ts';
 import { SubnetService } from '../app/subnet-service.ts';
 import { ImageService } from '../app/image-service.ts';
+import { SshKeyService } from '../app/ssh-key-service.ts';
+import { MetadataService } from '../app/metadata-service.ts';
 import { createSecretBox, generateSecretKey, type SecretBox } from '../app/secret-box.ts';
 import type { Machine } from '../domain/machine/machine.ts';
 import type { Rack } from '../domain/rack.ts';
@@ -62,6 +64,8 @@ export interface ServiceFixture {
   readonly users: UserService;
   readonly subnets: SubnetService;
   readonly images: ImageService;
+  readonly sshKeys: SshKeyService;
+  readonly metadata: MetadataService;
   /** The image store (a real one, on disk in {@link ServiceFixture.blobDir}). */
   readonly blobs: BlobStore;
   readonly blobDir: string;
@@ -162,6 +166,8 @@ export async function createServiceFixture(
     if (!stored.ok) throw new Error(`could not store ${name}: ${stored.error.kind}`);
   }
   const images = new ImageService({ store, bus, clock, blobs });
+  const sshKeys = new SshKeyService({ store, bus, clock });
+  const metadata = new MetadataService({ store, bus, racks: notifier, clock, timeouts });
 
   const adminKey = await users.bootstrapAdmin();
   const adminUser = await store.getUserByName('admin');
@@ -234,6 +240,8 @@ export async function createServiceFixture(
     users,
     subnets,
     images,
+    sshKeys,
+    metadata,
     admin,
     addUser,
     enrollRack,

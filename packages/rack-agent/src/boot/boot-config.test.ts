@@ -189,12 +189,25 @@ describe('boot config templates', () => {
     'iPXE variable in kernel params': { kernelParams: 'x=${root-path}' },
     'quote in kernel params': { kernelParams: "x='1'" },
     'space in token': { metadataToken: 'a b' },
+    'semicolon in token': { metadataToken: 'a:b;reboot' },
     'newline in machine id': { machineId: 'm\nreboot' },
     'no kernel': { files: plan('install').files.filter((f) => f.role !== 'kernel') },
     'initrd hash not a sha256': {
       files: plan('install').files.map((f) => (f.role === 'initrd' ? { ...f, sha256: '../x' } : f)),
     },
   };
+  it('passes a MAAS-form metadata token (consumer:token:secret) to the kernel', () => {
+    const token = `${'C'.repeat(24)}:${'t0'.repeat(12)}:${'S9'.repeat(12)}`;
+    for (const render of [renderIpxeScript, renderGrubConfig, renderPxelinuxConfig]) {
+      const text = render({
+        plan: plan('install', { metadataToken: token }),
+        mac: MAC,
+        baseUrl: BASE,
+      });
+      expect(text).toContain(` ingot.token=${token} `);
+    }
+  });
+
   it.each(Object.entries(unsafe))('boots the local disk when the plan has %s', (_name, bad) => {
     for (const render of [renderIpxeScript, renderGrubConfig, renderPxelinuxConfig]) {
       const text = render({ plan: plan('install', bad), mac: MAC, baseUrl: BASE });

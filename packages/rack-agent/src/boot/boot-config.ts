@@ -49,7 +49,8 @@ type BootChoice =
 
 /** Characters allowed in plan-supplied kernel parameters: none is special to iPXE or GRUB. */
 const SAFE_PARAMS = /^[A-Za-z0-9 ._~:/=,+@%#^!*()[\]-]*$/;
-const SAFE_TOKEN = /^[A-Za-z0-9._~+/=-]*$/;
+/** Machine ids and metadata tokens (`<consumer>:<token>:<secret>`, MAAS's form; ':' is inert). */
+const SAFE_TOKEN = /^[A-Za-z0-9._~+/=:-]*$/;
 
 /**
  * Renders an iPXE script (`#!ipxe`). Network boots fetch kernel and initrd over HTTP from

@@ -206,5 +206,41 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_metadata_and_keys': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema
+          .createTable('ssh_keys')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) =>
+            c.notNull().references('users.id').onDelete('cascade'),
+          )
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('fingerprint', 'text', (c) => c.notNull())
+          .addColumn('comment', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('ssh_keys_user_fingerprint', ['user_id', 'fingerprint'])
+          .execute();
+        await db.schema
+          .createTable('metadata_tokens')
+          .addColumn('machine_id', 'text', (c) =>
+            c.primaryKey().references('machines.id').onDelete('cascade'),
+          )
+          .addColumn('consumer_key', 'text', (c) => c.notNull())
+          .addColumn('token_key', 'text', (c) => c.notNull().unique())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('issued_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // Disks and NICs found by commissioning (JSON lists), beside the machine's own row.
+        await db.schema
+          .createTable('machine_hardware')
+          .addColumn('machine_id', 'text', (c) =>
+            c.primaryKey().references('machines.id').onDelete('cascade'),
+          )
+          .addColumn('disks', 'text', (c) => c.notNull())
+          .addColumn('nics', 'text', (c) => c.notNull())
+          .addColumn('recorded_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }

@@ -1,0 +1,43 @@
+/**
+ * Making metadata tokens: three random parts of 24 letters and digits (MAAS's form, which
+ * cloud-init's MAAS datasource and MAAS tooling accept), of which only the secret's hash is kept.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  formatMetadataToken,
+  type MetadataTokenParts,
+  type MetadataTokenRecord,
+} from '../domain/metadata/token.ts';
+import { hashSecret } from './ids.ts';
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** 24 uniform random characters of {@link ALPHABET} (rejection sampling: no modulo bias). */
+function part(): string {
+  let out = '';
+  while (out.length < 24) {
+    for (const byte of randomBytes(32)) {
+      // 62 * 4 = 248: bytes 248–255 would favour the first eight characters.
+      if (byte < 248 && out.length < 24) out += ALPHABET.charAt(byte % 62);
+    }
+  }
+  return out;
+}
+
+/** A fresh token for `machineId`: the clear form to hand out once, and the record to store. */
+export function newMetadataToken(
+  machineId: string,
+  nowMs: number,
+): { token: string; record: MetadataTokenRecord } {
+  const parts: MetadataTokenParts = { consumerKey: part(), tokenKey: part(), secret: part() };
+  return {
+    token: formatMetadataToken(parts),
+    record: {
+      machineId,
+      consumerKey: parts.consumerKey,
+      tokenKey: parts.tokenKey,
+      secretHash: hashSecret(parts.secret),
+      issuedAtMs: nowMs,
+    },
+  };
+}
