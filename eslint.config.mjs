@@ -141,6 +141,7 @@ export default tseslint.config(
       '**/*.test.ts',
       'test/**/*.ts',
       'packages/lab/src/**/*.ts',
+      'packages/images/src/**/*.ts',
       '**/testing/**/*.ts',
       '**/scripts/**/*.ts',
     ],

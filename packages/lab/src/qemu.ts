@@ -13,8 +13,10 @@
 import {
   copyFileSync,
   createWriteStream,
+  existsSync,
   mkdirSync,
   rmSync,
+  truncateSync,
   writeFileSync,
   type WriteStream,
 } from 'node:fs';
@@ -47,6 +49,14 @@ export interface VmOptions {
   readonly workDir: string;
   /** Default 512. */
   readonly memoryMib?: number;
+  /** vCPUs (`-smp`). Default 1. */
+  readonly cpus?: number;
+  /**
+   * A virtio-blk disk backed by a raw file, created sparse with `sizeBytes` when missing (an
+   * existing file is used as it is, so a second VM can boot what the first wrote). Boot index 2:
+   * after the NIC, so it boots when there is no PXE ROM (`nicRom: 'none'`) or PXE finds nothing.
+   */
+  readonly disk?: { readonly path: string; readonly sizeBytes: number; readonly serial?: string };
   /**
    * BIOS only: mirror SeaBIOS's text console (and so iPXE's messages) onto the serial port
    * (`etc/sercon-port`). Default true; it lets a test see iPXE's progress in the log.
@@ -135,7 +145,7 @@ export async function startVm(options: VmOptions): Promise<Vm> {
     '-m',
     String(options.memoryMib ?? 512),
     '-smp',
-    '1',
+    String(options.cpus ?? 1),
     '-nodefaults',
     '-display',
     'none',
@@ -168,6 +178,19 @@ export async function startVm(options: VmOptions): Promise<Vm> {
       `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`,
       '-drive',
       `if=pflash,format=raw,unit=1,file=${varsPath}`,
+    );
+  }
+  if (options.disk !== undefined) {
+    if (!existsSync(options.disk.path)) {
+      writeFileSync(options.disk.path, '');
+      truncateSync(options.disk.path, options.disk.sizeBytes);
+    }
+    const serial = options.disk.serial === undefined ? '' : `,serial=${options.disk.serial}`;
+    args.push(
+      '-drive',
+      `file=${options.disk.path},format=raw,if=none,id=disk0`,
+      '-device',
+      `virtio-blk-pci,drive=disk0,bootindex=2${serial}`,
     );
   }
   args.push(...(options.extraArgs ?? []));
