@@ -1,6 +1,7 @@
 /** Uploads image files to a controller's image store and registers images over them, as `ingot images import` does. */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { api } from './api.ts';
 
 /** One file of an image to register. */
@@ -40,13 +41,18 @@ export async function registerImageFiles(
     };
   });
   for (const f of files) {
-    const res = await fetch(`${url}/api/v1/images/files/${f.sha256}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/octet-stream' },
-      body: f.bytes,
+    // Upload only what the store lacks, as `ingot images import` does.
+    const head = await fetch(`${url}/api/v1/images/files/${f.sha256}`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${adminKey}` },
     });
-    if (res.status >= 300)
-      throw new Error(`upload of ${f.name}: ${res.status} ${await res.text()}`);
+    if (head.status === 200) continue;
+    const res = await put(`${url}/api/v1/images/files/${f.sha256}`, adminKey, f.bytes).catch(
+      (e: unknown) => {
+        throw new Error(`upload of ${f.name} (${f.size} bytes) to ${url}: ${String(e)}`);
+      },
+    );
+    if (res.status >= 300) throw new Error(`upload of ${f.name}: ${res.status} ${res.text}`);
   }
   const r = await api(url, adminKey, 'POST', '/api/v1/images', {
     os: image.os,
@@ -64,4 +70,33 @@ export async function registerImageFiles(
     sha256: f.sha256,
     size: f.size,
   }));
+}
+
+/**
+ * PUT with node:http rather than fetch: when the server answers before the body is sent (a
+ * refusal), fetch reports only "other side closed"; this returns the answer.
+ */
+function put(url: string, key: string, body: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      new URL(url),
+      {
+        method: 'PUT',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/octet-stream',
+          'content-length': body.length,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
