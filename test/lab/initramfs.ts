@@ -15,14 +15,17 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { candidateVersion, defaultKernelPackage, downloadDeb } from '@ingot/images/apt.ts';
+import { sha256File } from '@ingot/images/cache.ts';
+import { createCpioTree } from '@ingot/images/cpio.ts';
+import { listFiles, resolveModules, unpackKernel } from '@ingot/images/kernel.ts';
 import { runCommand } from '@ingot/lab/command.ts';
 
 const LAB_DIR = import.meta.dirname;
@@ -113,7 +116,7 @@ export async function buildTestEnvironment(options: BuildOptions = {}): Promise<
       writeFileSync(join(out, 'vmlinuz'), readFileSync(kernel.vmlinuz));
       const busyboxDir = join(work, 'busybox');
       await runCommand('dpkg-deb', ['-x', busyboxDeb, busyboxDir]);
-      const modules = resolveModules(kernel.moduleDir);
+      const modules = resolveModules(kernel.moduleDir, WANTED_MODULES);
       writeFileSync(
         join(out, 'initrd.img'),
         gzipSync(
@@ -225,131 +228,9 @@ function readManifest(dir: string): Omit<TestEnvironment, 'built'> {
   };
 }
 
-async function defaultKernelPackage(): Promise<string> {
-  const { stdout } = await runCommand('apt-cache', ['depends', 'linux-image-amd64']);
-  const match = /Depends: (linux-image-[0-9][^\s]*-amd64)\b/.exec(stdout);
-  if (match?.[1] === undefined) {
-    throw new Error('apt-cache knows no linux-image-amd64 dependency: run apt-get update');
-  }
-  return match[1];
-}
-
-async function candidateVersion(pkg: string): Promise<string> {
-  const { stdout } = await runCommand('apt-cache', ['policy', pkg]);
-  const version = /Candidate: (\S+)/.exec(stdout)?.[1];
-  if (version === undefined || version === '(none)') {
-    throw new Error(`apt has no candidate for ${pkg}: run apt-get update`);
-  }
-  return version;
-}
-
-async function downloadDeb(dir: string, pkg: string, version: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  // apt-get download names files <pkg>_<version with ':' → %3a>_<arch>.deb
-  const find = (): string | undefined =>
-    readdirSync(dir).find(
-      (f) => f.startsWith(`${pkg}_${version.replace(':', '%3a')}_`) && f.endsWith('.deb'),
-    );
-  const cached = find();
-  if (cached !== undefined) return join(dir, cached);
-  await runCommand('apt-get', ['download', '-q', `${pkg}=${version}`], {
-    cwd: dir,
-    timeoutMs: 300_000,
-  });
-  const got = find();
-  if (got === undefined) throw new Error(`apt-get download ${pkg}=${version} left no .deb`);
-  return join(dir, got);
-}
-
-async function unpackKernel(
-  deb: string,
-  into: string,
-): Promise<{ vmlinuz: string; moduleDir: string; release: string }> {
-  await runCommand('dpkg-deb', ['-x', deb, into], { timeoutMs: 120_000 });
-  const boot = readdirSync(join(into, 'boot')).find((f) => f.startsWith('vmlinuz-'));
-  if (boot === undefined) throw new Error(`${deb} holds no /boot/vmlinuz-*`);
-  const release = boot.slice('vmlinuz-'.length);
-  return {
-    vmlinuz: join(into, 'boot', boot),
-    moduleDir: join(into, 'lib', 'modules', release),
-    release,
-  };
-}
-
 /**
- * The wanted modules and their dependencies, dependencies first, as paths relative to the module
- * directory. Dependencies come from each .ko's `.modinfo` `depends=` string (no kmod needed);
- * modules the kernel has built in (`modules.builtin`) are skipped.
- */
-function resolveModules(moduleDir: string): string[] {
-  const byName = new Map<string, string>();
-  for (const file of listFiles(join(moduleDir, 'kernel'))) {
-    if (file.endsWith('.ko')) {
-      const base = file.slice(file.lastIndexOf('/') + 1, -3).replaceAll('-', '_');
-      byName.set(base, `kernel/${file}`);
-    }
-  }
-  const ordered: string[] = [];
-  const visit = (name: string, chain: readonly string[]): void => {
-    const path = byName.get(name.replaceAll('-', '_'));
-    if (path === undefined) return; // built in, or not in this kernel at all
-    if (ordered.includes(path)) return;
-    if (chain.includes(name)) throw new Error(`module dependency cycle: ${chain.join(' → ')}`);
-    for (const dep of moduleDepends(readFileSync(join(moduleDir, path)))) {
-      visit(dep, [...chain, name]);
-    }
-    ordered.push(path);
-  };
-  for (const name of WANTED_MODULES) visit(name, []);
-  return ordered;
-}
-
-function moduleDepends(ko: Buffer): string[] {
-  // .modinfo holds NUL-separated key=value strings; `depends=` lists module names, comma separated.
-  const at = ko.indexOf('\0depends=');
-  if (at < 0) return [];
-  const start = at + '\0depends='.length;
-  const end = ko.indexOf(0, start);
-  const value = ko.subarray(start, end).toString('latin1');
-  return value === '' ? [] : value.split(',');
-}
-
-function listFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else out.push(relative(root, full));
-    }
-  };
-  walk(root);
-  return out.sort();
-}
-
-function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-/** One entry of a newc cpio archive. */
-interface CpioEntry {
-  readonly path: string;
-  /** Full st_mode, file type bits included. */
-  readonly mode: number;
-  readonly data?: Buffer;
-  readonly rdevMajor?: number;
-  readonly rdevMinor?: number;
-}
-
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
-const S_IFCHR = 0o020000;
-
-/**
- * The initramfs as an uncompressed newc cpio (the format the kernel unpacks; see the kernel's
- * Documentation/driver-api/early-userspace/buffer-format.rst). Written here rather than with
- * `cpio` so that it needs no root for device nodes and is byte-for-byte reproducible.
+ * The initramfs as an uncompressed newc cpio, written with `@ingot/images`' cpio writer (no root
+ * needed for `/dev/console`, byte-for-byte reproducible).
  *
  * @internal exported for the harness's own checks.
  */
@@ -359,72 +240,16 @@ export function buildInitramfsCpio(input: {
   udhcpcScript: Buffer;
   modules: readonly { path: string; data: Buffer }[];
 }): Buffer {
-  const entries: CpioEntry[] = [];
-  const dirs = new Set<string>();
-  const addDir = (path: string): void => {
-    const parts = path.split('/');
-    for (let i = 1; i <= parts.length; i++) {
-      const d = parts.slice(0, i).join('/');
-      if (!dirs.has(d)) {
-        dirs.add(d);
-        entries.push({ path: d, mode: S_IFDIR | 0o755 });
-      }
-    }
-  };
-  for (const d of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'run', 'lib/modules']) addDir(d);
+  const tree = createCpioTree();
+  for (const d of ['bin', 'dev', 'etc', 'proc', 'sys', 'tmp', 'run', 'lib/modules']) tree.dir(d);
   // The kernel opens /dev/console before running /init; devtmpfs is mounted later.
-  entries.push({ path: 'dev/console', mode: S_IFCHR | 0o600, rdevMajor: 5, rdevMinor: 1 });
-  entries.push({ path: 'bin/busybox', mode: S_IFREG | 0o755, data: input.busybox });
-  entries.push({ path: 'bin/sh', mode: S_IFLNK | 0o777, data: Buffer.from('busybox') });
-  entries.push({ path: 'init', mode: S_IFREG | 0o755, data: input.init });
-  entries.push({ path: 'etc/udhcpc.script', mode: S_IFREG | 0o755, data: input.udhcpcScript });
+  tree.charDevice('dev/console', 5, 1);
+  tree.file('bin/busybox', input.busybox, 0o755);
+  tree.symlink('bin/sh', 'busybox');
+  tree.file('init', input.init, 0o755);
+  tree.file('etc/udhcpc.script', input.udhcpcScript, 0o755);
   const list = input.modules.map((m) => m.path).join('\n');
-  entries.push({
-    path: 'etc/ingot-modules',
-    mode: S_IFREG | 0o644,
-    data: Buffer.from(list === '' ? '' : `${list}\n`),
-  });
-  for (const m of input.modules) {
-    addDir(`lib/modules/${m.path.slice(0, m.path.lastIndexOf('/'))}`);
-    entries.push({ path: `lib/modules/${m.path}`, mode: S_IFREG | 0o644, data: m.data });
-  }
-  entries.push({ path: 'TRAILER!!!', mode: 0 });
-
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  const push = (b: Buffer): void => {
-    chunks.push(b);
-    offset += b.length;
-  };
-  const pad4 = (): void => {
-    const n = (4 - (offset % 4)) % 4;
-    if (n > 0) push(Buffer.alloc(n));
-  };
-  entries.forEach((e, index) => {
-    const data = e.data ?? Buffer.alloc(0);
-    const name = Buffer.from(`${e.path}\0`);
-    const hex = (n: number): string => n.toString(16).padStart(8, '0');
-    // newc header: magic + 13 eight-digit hex fields.
-    const header =
-      '070701' +
-      hex(e.path === 'TRAILER!!!' ? 0 : index + 1) + // ino
-      hex(e.mode) +
-      hex(0) + // uid
-      hex(0) + // gid
-      hex((e.mode & S_IFDIR) === S_IFDIR ? 2 : 1) + // nlink
-      hex(0) + // mtime
-      hex(data.length) +
-      hex(0) + // devmajor
-      hex(0) + // devminor
-      hex(e.rdevMajor ?? 0) +
-      hex(e.rdevMinor ?? 0) +
-      hex(name.length) +
-      hex(0); // check
-    push(Buffer.from(header, 'latin1'));
-    push(name);
-    pad4();
-    push(data);
-    pad4();
-  });
-  return Buffer.concat(chunks);
+  tree.file('etc/ingot-modules', Buffer.from(list === '' ? '' : `${list}\n`));
+  for (const m of input.modules) tree.file(`lib/modules/${m.path}`, m.data);
+  return tree.encode();
 }
