@@ -64,6 +64,20 @@ async function fetchText(url: string, key: string, path: string): Promise<string
   return res.text();
 }
 
+/** The metadata token the agent puts on the machine's kernel command line (its iPXE script). */
+async function metadataToken(agentUrl: string, mac: string): Promise<string> {
+  return waitFor('the boot plan with its token', async () => {
+    const script = await (await fetch(`${agentUrl}/ipxe/script?mac=${mac}`)).text();
+    return /ingot\.token=(\S+)/.exec(script)?.[1];
+  });
+}
+
+/** OAuth PLAINTEXT, as cloud-init signs metadata requests. */
+function oauthHeader(token: string): string {
+  const [consumer = '', key = '', secret = ''] = token.split(':');
+  return `OAuth oauth_version="1.0", oauth_signature_method="PLAINTEXT", oauth_consumer_key="${consumer}", oauth_token="${key}", oauth_signature="%26${secret}"`;
+}
+
 /** Asserts no scanned text holds the password, naming where it was found. */
 function expectNoPassword(scanned: Record<string, string>): void {
   const leaks = Object.entries(scanned)
@@ -84,6 +98,7 @@ describe('BMC passwords', () => {
     const userKey = await createUser(site, 'alice');
     const ws = await rawEventStream(url, adminKey);
     const scanned: Record<string, string> = {};
+    let token = '';
     try {
       const machine = await createReadyMachine(site, 1, { power: POWER });
       scanned['POST /machines'] = JSON.stringify(machine);
@@ -109,6 +124,40 @@ describe('BMC passwords', () => {
       });
       scanned['POST power'] = JSON.stringify(power.body);
       await waitForStep(site, userKey, machine.id, 'power.cycle', 'failed');
+
+      // The deploy's metadata token, as the machine gets it (kernel command line from the agent),
+      // used the way its installer would, echoing itself into a description and a log.
+      // (A second machine with manual power: the first one's failing BMC failed its deploy.)
+      const second = await createReadyMachine(site, 2);
+      for (const [path, body] of [
+        ['/api/v1/machines/allocate', { name: second.hostname }],
+        [`/api/v1/machines/${second.id}/deploy`, { os: 'debian', release: 'bookworm' }],
+      ] as const) {
+        expect((await api(url, userKey, 'POST', path, body)).status).toBeLessThan(300);
+      }
+      token = await metadataToken(site.agent.url, '52:54:00:00:00:02');
+      const reported = await fetch(`${site.agent.url}/MAAS/metadata/status/${second.id}`, {
+        method: 'POST',
+        headers: { authorization: oauthHeader(token) },
+        body: JSON.stringify({
+          event_type: 'finish',
+          origin: 'ingot-installer',
+          name: 'install.storage',
+          description: `cmdline ingot.token=${token}`,
+          result: 'WARN',
+          files: [
+            {
+              path: 'installer.log',
+              encoding: 'base64',
+              content: Buffer.from(
+                `token ${token}\nsecret ${token.split(':')[2] ?? ''}\n`,
+              ).toString('base64'),
+            },
+          ],
+        }),
+      });
+      expect(reported.status).toBe(204);
+      await waitForStep(site, userKey, second.id, 'install.storage', 'info');
 
       for (const path of [
         '/api/v1/machines',
@@ -136,6 +185,16 @@ describe('BMC passwords', () => {
     // The key file exists with mode 0600.
     expect(statSync(join(site.controllerDir, 'secrets.key')).mode & 0o777).toBe(0o600);
     expectNoPassword(scanned);
+    // The metadata token is a secret too: the rack has it (and so both command stores), but no
+    // response, event, /ws message or log line shows it, not even its secret part.
+    const secretPart = token.split(':')[2] ?? '';
+    expect(secretPart).toMatch(/^[A-Za-z0-9]{24}$/);
+    const leaks = Object.entries(scanned)
+      .filter(([where]) => !where.startsWith('/'))
+      .filter(([, text]) => text.includes(secretPart))
+      .map(([where]) => where);
+    expect(leaks).toEqual([]);
+    expect(scanned['GET /api/v1/events?limit=10000']).toContain('ingot.token=<redacted>');
   });
 
   it('reach the power driver on the rack, which keeps them off its disk and logs', async () => {

@@ -58,6 +58,8 @@ export async function startSite(
     dataDir: adir.path,
     enrollToken: token.body.token,
     ...agentOptions,
+    // The agent proxies /MAAS/metadata to this controller's HTTP server.
+    args: ['--controller-http', controller.url, ...(agentOptions.args ?? [])],
   });
   const site: Site = {
     controller,
