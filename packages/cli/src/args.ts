@@ -39,3 +39,16 @@ export function duration(value: string): number {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
   return Number(m[1]) * unit;
 }
+
+/** Parses a size such as `20G`, `512M`, `1T`, `100k` or plain bytes (binary units) into bytes. */
+export function byteSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value.trim());
+  if (m === null)
+    throw new UsageError(`expected a size such as 20G or 512M, got ${JSON.stringify(value)}`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[
+    (m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g' | 't'
+  ];
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes <= 0) throw new UsageError(`size must be above 0, got ${JSON.stringify(value)}`);
+  return bytes;
+}

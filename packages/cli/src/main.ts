@@ -6,6 +6,7 @@ import { ApiError, type ClientOptions } from './client.ts';
 import { UsageError } from './args.ts';
 import { events, machines, racks, users } from './api-commands.ts';
 import { lab } from './lab.ts';
+import { images } from './images-commands.ts';
 import { keys } from './keys-commands.ts';
 import { runAgent, runController, runUp } from './servers.ts';
 
@@ -29,6 +30,9 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
   machines lock|unlock|delete ID
   machines power ID on|off|cycle|status
   racks list | enroll-token
+  images list | show ID | delete ID
+  images import DIR|ARCHIVE(.tar[.gz|.zst]) [--os OS --release R --arch A --kernel-params P]
+         [--boot-from OS/RELEASE (kernel+initrd of an imported image, for custom root images)]
   users list | create NAME [--role admin|user]
   keys list | add FILE.pub|- | remove ID      your SSH keys, installed on machines you deploy
   events [--machine ID] [--follow] [--limit N]
@@ -74,6 +78,8 @@ export async function main(argv: string[]): Promise<number> {
       return users(args, client, global.json, out);
     case 'events':
       return events(args, client, global.json, out);
+    case 'images':
+      return images(args, client, global.json, out);
     case 'keys':
       return keys(args, client, global.json, out);
     case 'lab':

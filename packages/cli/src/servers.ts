@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { createJsonLogger, LOG_LEVELS, type LogLevel, type Logger } from '@ingot/common';
 import { startController, type ControllerConfig } from '@ingot/controller';
 import { defaultAgentConfig, startAgent } from '@ingot/rack-agent';
-import { duration, hostPort, parse, UsageError } from './args.ts';
+import { byteSize, duration, hostPort, parse, UsageError } from './args.ts';
 import { call } from './client.ts';
 
 function logLevel(value: string | undefined): LogLevel {
@@ -95,6 +95,7 @@ const agentFlags = {
   dhcp: { type: 'string' },
   'power-poll': { type: 'string' },
   'controller-http': { type: 'string' },
+  'image-cache-size': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -140,6 +141,8 @@ export async function runAgent(argv: string[]): Promise<number> {
       dhcp: dhcpListen(values.dhcp, '67'),
       powerPollIntervalMs: duration(values['power-poll'] ?? '30s'),
       controllerHttpUrl: values['controller-http'],
+      imageCacheBytes:
+        values['image-cache-size'] === undefined ? undefined : byteSize(values['image-cache-size']),
       hostname: hostname(),
       logLevel: logLevel(values['log-level']),
     }),
