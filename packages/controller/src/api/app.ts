@@ -5,6 +5,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from '@ingot/common';
 import { bodyLimit } from 'hono/body-limit';
+import { except } from 'hono/combine';
 import { HTTPException } from 'hono/http-exception';
 import type { ApiDeps, ApiEnv } from './context.ts';
 import { registerMachineRoutes } from './machines.ts';
@@ -75,8 +76,9 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
       ),
   });
   // Image uploads are streamed to disk, never buffered: the limit would only refuse them.
-  app.use('/api/v1/*', (c, next) =>
-    isImageFileUpload(c.req.method, c.req.path) ? next() : limitBody(c, next),
+  app.use(
+    '/api/v1/*',
+    except((c) => isImageFileUpload(c.req.method, c.req.path), limitBody),
   );
 
   app.use('/api/v1/*', async (c, next) => {
