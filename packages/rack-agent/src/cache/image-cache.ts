@@ -146,7 +146,7 @@ export function createImageCache(deps: ImageCacheDeps): ImageCache {
       const path = join(deps.imageDir, name);
       const info = await lstat(path);
       if (await verifyFile(path, name)) {
-        entries.set(name, { sizeBytes: info.size, lastUsedMs: info.mtimeMs });
+        entries.set(name, { sizeBytes: info.size, lastUsedMs: Math.trunc(info.mtimeMs) });
       } else {
         // Corrupted, truncated, or not a plain file (a planted symlink): never served.
         await unlink(path).catch(() => undefined);
