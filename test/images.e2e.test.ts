@@ -68,7 +68,7 @@ describe('ingot images import and the rack image cache', () => {
   let imported: ImageJson;
 
   beforeAll(async () => {
-    site = await startSite();
+    site = await startSite([], { args: ['--image-cache-size', '64M'] });
     // An image directory with a root/ tree: import builds the squashfs with mksquashfs.
     const dir = join(work.path, 'custom');
     mkdirSync(join(dir, 'root', 'etc'), { recursive: true });
@@ -203,6 +203,27 @@ describe('ingot images import and the rack image cache', () => {
     });
     expect(ranged.status).toBe(206);
     expect(Buffer.from(await ranged.arrayBuffer()).equals(expected.subarray(100, 200))).toBe(true);
+
+    // The rack reports its cache; the controller shows it on the rack.
+    const racks = await api<{ id: string }[]>(
+      site.controller.url,
+      site.controller.adminKey,
+      'GET',
+      '/api/v1/racks',
+    );
+    const rackId = racks.body[0]?.id ?? '';
+    const cache = await waitFor('the rack to report the cached root image', async () => {
+      const r = await api<{
+        image_cache: {
+          capacity_bytes: number;
+          files: { sha256: string; size_bytes: number }[];
+        } | null;
+      }>(site.controller.url, site.controller.adminKey, 'GET', `/api/v1/racks/${rackId}`);
+      const reported = r.body.image_cache;
+      return reported?.files.some((f) => f.sha256 === root.sha256) === true ? reported : undefined;
+    });
+    expect(cache.capacity_bytes).toBe(64 * 1024 ** 2);
+    expect(cache.files.find((f) => f.sha256 === root.sha256)?.size_bytes).toBe(root.size_bytes);
 
     // A file no plan uses is not fetched for anyone.
     const kernelOfOther = await fetch(`${site.agent.url}/images/${'0'.repeat(64)}`);

@@ -34,6 +34,30 @@ const racksRoute = createRoute({
   },
 });
 
+const ImageCacheDto = z
+  .object({
+    capacity_bytes: z.number(),
+    used_bytes: z.number(),
+    reported_at: z.string(),
+    files: z.array(z.object({ sha256: z.string(), size_bytes: z.number(), last_used: z.string() })),
+  })
+  .openapi('RackImageCache');
+
+const rackRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/racks/{id}',
+  tags: ['racks'],
+  summary: 'One rack, with the image files its cache holds (as it last reported)',
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: {
+    200: jsonResponse(
+      RackDto.extend({ image_cache: ImageCacheDto.nullable() }),
+      'The rack; image_cache is null until it reports',
+    ),
+    ...ERRORS,
+  },
+});
+
 const enrollRoute = createRoute({
   method: 'post',
   path: '/api/v1/racks/enroll-tokens',
@@ -103,6 +127,31 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
     const now = deps.clock.now();
     return c.json(
       (await deps.racks.list()).map((r) => rackDto(r, now, deps.heartbeatIntervalMs)),
+      200,
+    );
+  });
+
+  app.openapi(rackRoute, async (c) => {
+    const rack = unwrap(await deps.racks.get(c.req.valid('param').id));
+    const cache = deps.racks.cacheInventory(rack.id);
+    const iso = (ms: number): string => new Date(ms).toISOString();
+    return c.json(
+      {
+        ...rackDto(rack, deps.clock.now(), deps.heartbeatIntervalMs),
+        image_cache:
+          cache === undefined
+            ? null
+            : {
+                capacity_bytes: cache.capacityBytes,
+                used_bytes: cache.files.reduce((n, f) => n + f.sizeBytes, 0),
+                reported_at: iso(cache.reportedAtMs),
+                files: cache.files.map((f) => ({
+                  sha256: f.sha256,
+                  size_bytes: f.sizeBytes,
+                  last_used: iso(f.lastUsedMs),
+                })),
+              },
+      },
       200,
     );
   });

@@ -9,7 +9,13 @@ import type { DomainError } from '../domain/errors.ts';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
 import type { MachineAction } from '../domain/machine/lifecycle.ts';
 import { normalizeMac, type Machine, type PowerState } from '../domain/machine/machine.ts';
-import type { Rack, RackCommand, RackHealth, RackInterface } from '../domain/rack.ts';
+import type {
+  Rack,
+  RackCommand,
+  RackHealth,
+  RackImageCache,
+  RackInterface,
+} from '../domain/rack.ts';
 import { actorName, type Actor } from './actor.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
@@ -102,6 +108,11 @@ export function impliedAction(
 /** The rack use cases. */
 export class RackService {
   readonly #d: RackServiceDeps;
+  /**
+   * Image cache inventories by rack, as last reported on a session. Kept in memory: every
+   * session re-reports after Welcome, so a restarted controller learns them again.
+   */
+  readonly #caches = new Map<string, RackImageCache>();
 
   constructor(deps: RackServiceDeps) {
     this.#d = deps;
@@ -243,6 +254,22 @@ export class RackService {
       now,
     );
     this.#d.bus.publish(stored);
+  }
+
+  /** Records what a rack's image cache holds (replacing its previous report). */
+  recordCacheInventory(rackId: string, inventory: Omit<RackImageCache, 'reportedAtMs'>): void {
+    this.#caches.set(rackId, { ...inventory, reportedAtMs: this.#d.clock.now() });
+  }
+
+  /** A rack's last image cache report, if this controller has one. */
+  cacheInventory(rackId: string): RackImageCache | undefined {
+    return this.#caches.get(rackId);
+  }
+
+  /** One rack. */
+  async get(rackId: string): Promise<Result<Rack, DomainError>> {
+    const rack = await this.#d.store.getRack(rackId);
+    return rack === undefined ? err({ kind: 'not-found', entity: 'rack', id: rackId }) : ok(rack);
   }
 
   /** Records a heartbeat. */

@@ -11,6 +11,18 @@ export interface RackHealth {
   readonly services: Readonly<Record<string, string>>;
 }
 
+/** What a rack's image cache holds, as it last reported (proto `CacheInventory`). */
+export interface RackImageCache {
+  readonly capacityBytes: number;
+  readonly files: readonly {
+    readonly sha256: string;
+    readonly sizeBytes: number;
+    readonly lastUsedMs: number;
+  }[];
+  /** When the controller received the report. */
+  readonly reportedAtMs: number;
+}
+
 /** A network interface a rack serves. */
 export interface RackInterface {
   readonly name: string;

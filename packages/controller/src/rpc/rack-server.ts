@@ -304,6 +304,14 @@ export async function startRackServer(
         });
         return;
       case 'cacheInventory':
+        racks.recordCacheInventory(s.rackId, {
+          capacityBytes: kind.value.capacityBytes,
+          files: kind.value.files.map((f) => ({
+            sha256: f.sha256,
+            sizeBytes: f.sizeBytes,
+            lastUsedMs: f.lastUsedMs,
+          })),
+        });
         return;
     }
   }
