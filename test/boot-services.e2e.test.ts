@@ -9,6 +9,7 @@ import {
   createReadyMachine,
   createUser,
   machineEvents,
+  standInSha256,
   startSite,
   waitForStep,
   type Site,
@@ -65,12 +66,13 @@ describe('TFTP and HTTP boot through the agent process', () => {
     // Both render the machine's install plan; they differ only in how the agent is addressed.
     for (const script of [overTftp.body.toString(), overHttp.body.toString()]) {
       expect(script).toMatch(/^# Ingot: install debian bookworm amd64/m);
+      // An install boots Ingot's ephemeral environment, which then writes the image.
+      const kernel = standInSha256('ephemeral-vmlinuz');
+      const initrd = standInSha256('ephemeral-initrd.img');
       expect(script).toMatch(
-        new RegExp(`^kernel http://\\S+/images/${'a'.repeat(64)}\\?mac=${machine.mac} `, 'm'),
+        new RegExp(`^kernel http://\\S+/images/${kernel}\\?mac=${machine.mac} `, 'm'),
       );
-      expect(script).toMatch(
-        new RegExp(`^initrd --name initrd http://\\S+/images/${'b'.repeat(64)}`, 'm'),
-      );
+      expect(script).toMatch(new RegExp(`^initrd --name initrd http://\\S+/images/${initrd}`, 'm'));
     }
 
     await waitForStep(site, key, machine.id, 'boot.config');

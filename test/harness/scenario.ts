@@ -205,6 +205,16 @@ export async function waitForStep(
   );
 }
 
+/** The bytes {@link registerImage} uploads for a file name (`vmlinuz`, `ephemeral-vmlinuz` …). */
+export function standInBytes(name: string): Buffer {
+  return Buffer.from(`stand-in ${name}\n`);
+}
+
+/** sha256 (hex) of {@link standInBytes}. */
+export function standInSha256(name: string): string {
+  return createHash('sha256').update(standInBytes(name)).digest('hex');
+}
+
 /**
  * Uploads small stand-in files and registers debian/bookworm/amd64 and Ingot's ephemeral
  * environment (ingot/ephemeral/amd64) over them: simulated machines fetch nothing, but the
@@ -212,8 +222,8 @@ export async function waitForStep(
  */
 export async function registerImage(url: string, adminKey: string): Promise<void> {
   const file = async (role: string, name: string): Promise<Record<string, unknown>> => {
-    const bytes = Buffer.from(`stand-in ${name}\n`);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const bytes = standInBytes(name);
+    const sha256 = standInSha256(name);
     const res = await fetch(`${url}/api/v1/images/files/${sha256}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/octet-stream' },
