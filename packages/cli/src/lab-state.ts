@@ -52,7 +52,32 @@ export const labFlags = {
   data: { type: 'string' },
   'controller-grpc': { type: 'string' },
   'power-poll': { type: 'string' },
+  memory: { type: 'string' },
+  cpus: { type: 'string' },
+  'disk-size': { type: 'string' },
 } as const;
+
+/** `--memory MiB` (default 1024: the ephemeral environment unpacks its root into RAM). */
+export function vmMemoryMib(value: string | undefined): number {
+  const n = Number(value ?? '1024');
+  if (!Number.isInteger(n) || n < 256 || n > 16_384)
+    throw new UsageError('--memory takes 256-16384 (MiB)');
+  return n;
+}
+
+/** `--cpus N` (default 2). */
+export function vmCpus(value: string | undefined): number {
+  const n = Number(value ?? '2');
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new UsageError('--cpus takes 1-8');
+  return n;
+}
+
+/** `--disk-size GiB` (default 4): each VM's blank, sparse virtio disk. */
+export function vmDiskGib(value: string | undefined): number {
+  const n = Number(value ?? '4');
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new UsageError('--disk-size takes 1-64 (GiB)');
+  return n;
+}
 
 export function machineCount(value: string | undefined): number {
   const n = Number(value ?? '2');

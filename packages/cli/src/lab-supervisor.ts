@@ -30,6 +30,9 @@ import type { labFlags } from './lab-state.ts';
 import {
   labStatePath,
   machineCount,
+  vmCpus,
+  vmDiskGib,
+  vmMemoryMib,
   MAIN,
   ROOT,
   type LabMachineState,
@@ -113,6 +116,9 @@ export async function labRun(
 ): Promise<number> {
   const count = machineCount(values.machines);
   const firmware = values.uefi === true ? 'uefi' : 'bios';
+  const memoryMib = vmMemoryMib(values.memory);
+  const cpus = vmCpus(values.cpus);
+  const diskGib = vmDiskGib(values['disk-size']);
   const controllerHost = new URL(client.url).hostname;
   const grpcTarget = values['controller-grpc'] ?? `${controllerHost}:5250`;
   const httpTarget = `${controllerHost}:${new URL(client.url).port || '80'}`;
@@ -197,13 +203,15 @@ export async function labRun(
       const name = `lab-${String(i)}`;
       const disk = join(vmDir, `${name}.raw`);
       writeFileSync(disk, '');
-      truncateSync(disk, 4 * 1024 ** 3); // sparse, blank
+      truncateSync(disk, diskGib * 1024 ** 3); // sparse, blank
       const vm = await startVm({
         lab: net,
         name,
         mac: `52:54:00:31:01:${i.toString(16).padStart(2, '0')}`,
         firmware,
         workDir: vmDir,
+        memoryMib,
+        cpus,
         noReboot: false,
         extraArgs: ['-no-shutdown', '-S', '-drive', `file=${disk},format=raw,if=virtio`],
       });

@@ -50,7 +50,7 @@ export async function lab(
     case undefined:
     default:
       throw new UsageError(
-        'usage: ingot lab up --machines N [--uefi] [--data DIR] | status | down',
+        'usage: ingot lab up --machines N [--uefi] [--memory MiB] [--cpus N] [--disk-size GiB] [--data DIR] | status | down',
       );
   }
 }
