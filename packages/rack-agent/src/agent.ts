@@ -289,7 +289,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       outboxDepth: store.outboxDepth(),
       bootPlans: store.bootPlanCount(),
       rssBytes: process.memoryUsage.rss(),
-      // DHCP, TFTP and the image cache arrive in later issues; say so rather than omit them.
+      // Services this agent runs without are reported as disabled rather than omitted.
       services: {
         http: 'ok',
         dhcp: dhcp === undefined ? 'disabled' : 'ok',
