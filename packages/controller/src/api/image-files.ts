@@ -116,6 +116,12 @@ const tags = ['images'];
 
 /** Registers the image file routes. */
 export function registerImageFileRoutes(app: ApiApp, deps: ApiDeps): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'rack', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'Authorization',
+    description: 'Rack credentials from enrollment: `Rack <rack_id>:<rack_secret>`',
+  });
   app.openapi(
     createRoute({
       method: 'put',
@@ -176,6 +182,7 @@ export function registerImageFileRoutes(app: ApiApp, deps: ApiDeps): void {
       description:
         'Supports `HEAD` and one `Range` (`bytes=a-b`, `bytes=a-`, `bytes=-n`) for resuming. ' +
         'The `ETag` is the sha256.',
+      security: [{ bearer: [] }, { rack: [] }],
       request: { params: Params },
       responses: {
         200: binary('The whole file'),
