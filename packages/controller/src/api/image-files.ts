@@ -113,6 +113,8 @@ function sendProblem(p: Problem): Response {
 }
 
 const tags = ['images'];
+/** Downloads take an admin API key or rack credentials (OpenAPI security alternatives). */
+const ADMIN_OR_RACK: Record<string, string[]>[] = [{ bearer: [] }, { rack: [] }];
 
 /** Registers the image file routes. */
 export function registerImageFileRoutes(app: ApiApp, deps: ApiDeps): void {
@@ -182,7 +184,7 @@ export function registerImageFileRoutes(app: ApiApp, deps: ApiDeps): void {
       description:
         'Supports `HEAD` and one `Range` (`bytes=a-b`, `bytes=a-`, `bytes=-n`) for resuming. ' +
         'The `ETag` is the sha256.',
-      security: [{ bearer: [] }, { rack: [] }],
+      security: ADMIN_OR_RACK,
       request: { params: Params },
       responses: {
         200: binary('The whole file'),
