@@ -112,6 +112,29 @@ describe('POST status/<machine_id>', () => {
     expect(api).toMatchObject({ status: 'failed_deployment' });
   });
 
+  it('install.reboot finished → the machine boots its disk next; the token keeps working', async () => {
+    const token = await deploy();
+    const res = await post(token, `status/${s.mine.id}`, {
+      origin: 'ingot-installer',
+      name: 'install.reboot',
+      event_type: 'finish',
+      result: 'SUCCESS',
+      description: 'rebooting into the installed system',
+    });
+    expect(res.status).toBe(204);
+    expect(await s.f.store.getMachine(s.mine.id)).toMatchObject({
+      status: 'deploying',
+      bootPurpose: 'local',
+    });
+    // The local plan replaced the unsent install plan.
+    const pending = await s.f.store.pendingRackCommands(s.rack.id);
+    expect(pending.map((c) => c.body).filter((b) => b.kind === 'boot-plan')).toMatchObject([
+      { kind: 'boot-plan', purpose: 'local', files: [] },
+    ]);
+    // The installed OS still needs the token for cloud-init.
+    expect((await metadataRequest(s.api, 'latest/meta-data/instance-id', token)).status).toBe(200);
+  });
+
   it("403s machine A's token on machine B's path, and records nothing", async () => {
     const tokenA = await deploy();
     const other = await s.f.allocatedMachine(s.alice, { hostname: 'alice-2' });

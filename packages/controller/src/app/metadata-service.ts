@@ -4,6 +4,7 @@
  * install config), and take what they report (hardware facts, reporting events), advancing the
  * lifecycle through the same transition path as rack reports.
  */
+import { impliedAction } from '../domain/machine/orchestration.ts';
 import { err, ok, type Clock, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import type { NewEvent } from '../domain/event.ts';
@@ -17,7 +18,6 @@ import {
   type InstallConfig,
 } from '../domain/metadata/install-config.ts';
 import {
-  actionForReport,
   logTail,
   redactSecrets,
   stepResultOf,
@@ -226,7 +226,7 @@ export class MetadataService {
           : undefined,
     };
     const done = await this.#record(machineId, step, (m) =>
-      actionForReport(m.status, event.name, result),
+      impliedAction(m, { step: event.name, result }),
     );
     return done.ok ? ok(undefined) : done;
   }

@@ -7,8 +7,8 @@
 import { err, ok, type Clock, type Logger, type Result, type StepResult } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
-import type { MachineAction } from '../domain/machine/lifecycle.ts';
-import { normalizeMac, type Machine, type PowerState } from '../domain/machine/machine.ts';
+import { impliedAction } from '../domain/machine/orchestration.ts';
+import { normalizeMac, type PowerState } from '../domain/machine/machine.ts';
 import type {
   Rack,
   RackCommand,
@@ -57,52 +57,6 @@ export interface RackServiceDeps {
   readonly timeouts: StatusTimeouts;
   /** How long an enrollment token stays valid. */
   readonly enrollmentTokenTtlMs: number;
-}
-
-/**
- * Which lifecycle action a reported step implies in a given status, if any. This is the deploy
- * orchestration: the controller advances only on what the machine and its rack report.
- */
-export function impliedAction(
-  machine: Pick<Machine, 'status' | 'bootPurpose'>,
-  e: Pick<RackStepEvent, 'step' | 'result'>,
-): MachineAction | undefined {
-  switch (machine.status) {
-    case 'deploying':
-      if (e.result === 'failed') return 'deploy_failed';
-      if (e.step === 'deployed' && e.result === 'succeeded') return 'deployed';
-      // The installer is done and reboots: the next network boot must boot the disk. Only once:
-      // a later report (the plan is already `local`) changes nothing.
-      if (
-        e.step === 'install.reboot' &&
-        e.result === 'succeeded' &&
-        machine.bootPurpose === 'install'
-      )
-        return 'installed';
-      return undefined;
-    case 'commissioning':
-      if (e.result === 'failed') return 'commission_failed';
-      if (e.step === 'commissioned' && e.result === 'succeeded') return 'commissioned';
-      return undefined;
-    case 'releasing':
-      if (e.result === 'failed') return 'release_failed';
-      if (e.result !== 'succeeded') return undefined;
-      // A release with erase ends when the ephemeral environment reports the erase, not when
-      // the machine powers off (it power-cycles into the eraser first).
-      if (machine.bootPurpose === 'erase') return e.step === 'erase' ? 'released' : undefined;
-      if (e.step === 'power.off' || e.step === 'released') return 'released';
-      return undefined;
-    case 'new':
-    case 'ready':
-    case 'allocated':
-    case 'deployed':
-    case 'failed_commissioning':
-    case 'failed_deployment':
-    case 'failed_releasing':
-    case 'broken':
-      // Resting statuses: a report is recorded but changes nothing.
-      return undefined;
-  }
 }
 
 /** The rack use cases. */

@@ -4,7 +4,6 @@
  * becomes an Ingot step event and, sometimes, a lifecycle action. Pure.
  */
 import type { StepResult } from '@ingot/common';
-import type { MachineAction, MachineStatus } from '../machine/lifecycle.ts';
 
 /** A reporting event as posted (already validated). */
 export interface ReportingEvent {
@@ -20,9 +19,6 @@ export interface ReportingEvent {
   /** Bytes done of bytes total, for long steps (image download). */
   readonly progress?: { readonly done: number; readonly total: number } | undefined;
 }
-
-/** The step that finishes an erase (the release's disk wipe). */
-export const ERASE_STEP = 'erase';
 
 /** How big a log tail an event keeps. */
 export const LOG_TAIL_BYTES = 4096;
@@ -42,25 +38,6 @@ export function stepResultOf(e: Pick<ReportingEvent, 'eventType' | 'result'>): S
     case undefined:
       return 'info';
   }
-}
-
-/**
- * The lifecycle action a reported step implies for a machine in `status`, if any: a failure ends
- * the busy status it happened in; a successful `erase` ends the release.
- */
-export function actionForReport(
-  status: MachineStatus,
-  step: string,
-  result: StepResult,
-): MachineAction | undefined {
-  if (result === 'failed') {
-    if (status === 'deploying') return 'deploy_failed';
-    if (status === 'commissioning') return 'commission_failed';
-    if (status === 'releasing') return 'release_failed';
-    return undefined;
-  }
-  if (status === 'releasing' && step === ERASE_STEP && result === 'succeeded') return 'released';
-  return undefined;
 }
 
 const REDACTED = '<redacted>';
