@@ -20,7 +20,7 @@ import {
 import { appendToSquashfs, debootstrapRoot, makeSquashfs, SUITE } from './rootfs.ts';
 
 /** Bump when the output changes without any input changing. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 /** Packages on top of minbase: what the installer runs (jq parses the install config). */
 export const EPHEMERAL_PACKAGES = [
@@ -92,7 +92,8 @@ export async function buildEphemeralImage(options: BuildOptions): Promise<BuiltI
         log,
         finish: (tree) => {
           writeFileSync(join(tree, 'etc/hostname'), 'ingot-ephemeral\n');
-          symlinkSync('/ingot', join(tree, 'usr/lib/ingot'));
+          // Relative, so it resolves from the initramfs (/newroot/…) as well as inside the root.
+          symlinkSync('../../ingot', join(tree, 'usr/lib/ingot'));
           return Promise.resolve();
         },
       });

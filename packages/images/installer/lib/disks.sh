@@ -12,8 +12,9 @@ list_disks() {
   done
 }
 
-# disk_size NAME: size in bytes (sysfs counts 512-byte sectors whatever the logical block size).
-disk_size() { echo $(($(cat "/sys/block/$1/size") * 512)); }
+# disk_size NAME: size in bytes of a disk or partition (sysfs counts 512-byte sectors whatever the
+# logical block size).
+disk_size() { echo $(($(cat "/sys/class/block/$1/size") * 512)); }
 
 # disk_removable NAME: 0 or 1.
 disk_removable() { cat "/sys/block/$1/removable" 2>/dev/null || echo 0; }

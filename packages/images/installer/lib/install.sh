@@ -71,7 +71,7 @@ step_storage() {
   mount "$esp" "$TARGET/boot/efi"
   echo "$esp" >"$STATE/esp"
   echo "$root" >"$STATE/root"
-  root_bytes=$(($(disk_size "${root#/dev/}")))
+  root_bytes=$(disk_size "${root#/dev/}")
   note "GPT on ${disk}: BIOS boot 1 MiB, ESP 64 MiB, root $(mib "$root_bytes") MiB (ext4)"
 }
 

@@ -106,11 +106,13 @@ run_step() {
 # progress_start STEP DESCRIPTION TOTAL COMMAND: every 2 s, `start` events of STEP carrying
 # progress {done: <COMMAND's output>, total: TOTAL} until progress_stop (at most 6 hours).
 progress_start() {
+  rm -f "$STATE/progress-stop"
   (
     _n=0
     while [ "$_n" -lt 10800 ]; do
       _n=$((_n + 1))
       sleep 2
+      [ -e "$STATE/progress-stop" ] && break
       _done=$(eval "$4" 2>/dev/null)
       case "$_done" in '' | *[!0-9]*) continue ;; esac
       [ "$_done" -le "$3" ] || _done=$3
@@ -120,8 +122,9 @@ progress_start() {
   PROGRESS_PID=$!
 }
 
+# progress_stop: ends the progress loop after its current post (no event of it comes later).
 progress_stop() {
-  kill "$PROGRESS_PID" 2>/dev/null || true
+  : >"$STATE/progress-stop"
   wait "$PROGRESS_PID" 2>/dev/null || true
 }
 
