@@ -138,8 +138,21 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     onPowerConfig: (machineId, driver, params) => {
       poller.set(machineId, driver, params);
     },
-    onPrefetch: (files) => {
-      if (reporter.images !== undefined) void prefetchFiles(reporter.images, files, logger);
+    onPrefetch: (files, forMachine) => {
+      if (reporter.images === undefined) return;
+      // A plan whose file cannot be had (missing on the controller, or bytes that never match
+      // their sha256) fails its machine's deployment now, with the reason, rather than at the
+      // deadline: the machine would only ever get 404s for it.
+      void prefetchFiles(reporter.images, files, logger, (file, error) => {
+        if (forMachine === undefined) return;
+        recorder.recordStatus({
+          machineId: forMachine,
+          step: 'image.fetch',
+          result: 'failed',
+          message: `image file ${file.name} (${file.role}, sha256 ${file.sha256}) is unusable: ${error.message}`,
+          data: { sha256: file.sha256, role: file.role, reason: error.message },
+        });
+      });
     },
     ...(deps.setPowerOptions === undefined ? {} : { setPowerOptions: deps.setPowerOptions }),
   });

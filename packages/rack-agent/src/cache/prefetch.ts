@@ -4,17 +4,19 @@
  */
 import type { Logger } from '@ingot/common';
 import type { BootFile, BootPlan } from '../domain/boot-plan.ts';
-import type { ImageCache } from './image-cache.ts';
+import type { CacheError, ImageCache } from './image-cache.ts';
 
 /**
  * Ensures `files` one after another (one download at a time per prefetch, so a burst of plans
  * does not open a connection per file; concurrent prefetches of one file share its download).
- * Failures are logged, never thrown: the boot route fetches again on a machine's request.
+ * Failures are logged and handed to `onFailure` (after the cache's own retries: the file is
+ * missing on the controller, or its bytes never match their sha256), never thrown.
  */
 export async function prefetchFiles(
   cache: Pick<ImageCache, 'ensure'>,
   files: readonly BootFile[],
   logger: Logger,
+  onFailure?: (file: BootFile, error: CacheError) => void,
 ): Promise<void> {
   for (const file of files) {
     const result = await cache.ensure(file.sha256, file.sizeBytes);
@@ -24,6 +26,7 @@ export async function prefetchFiles(
         role: file.role,
         reason: result.error.message,
       });
+      onFailure?.(file, result.error);
     }
   }
 }

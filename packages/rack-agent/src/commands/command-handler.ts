@@ -47,7 +47,7 @@ export interface CommandHandlerDeps extends Omit<PowerCommandDeps, 'logger'> {
    * Told which image files to fetch into the cache: a new boot plan's, or a Prefetch command's.
    * Must return at once (fetching runs in the background). Without it, Prefetch is ignored.
    */
-  readonly onPrefetch?: ((files: readonly BootFile[]) => void) | undefined;
+  readonly onPrefetch?: ((files: readonly BootFile[], forMachine?: string) => void) | undefined;
 }
 
 /** Creates the agent's {@link CommandHandler}. */
@@ -70,7 +70,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
           });
         } else if (command.plan.files.length > 0) {
           // Fetch now, so the machine's boot finds its files cached.
-          deps.onPrefetch?.(command.plan.files);
+          deps.onPrefetch?.(command.plan.files, command.plan.machineId);
         }
         return { kind: 'boot-plan', detail: saved };
       }
