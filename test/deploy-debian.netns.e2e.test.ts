@@ -1,0 +1,65 @@
+/**
+ * Issue 5's core moment with the real Debian 12 image: a lab VM is commissioned, allocated and
+ * deployed with the operator's SSH key and cloud-config user data; the installer writes the
+ * image, the VM reboots into its disk, Debian's stock cloud-init (MAAS datasource, through the
+ * rack agent) fetches its user data — which marks the machine `deployed` — and SSH from the lab
+ * namespace with the operator's key shows the user data's effect. Then release with erase.
+ * The image is built from Debian packages once and cached by its inputs.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import { commission, deploy, diskSignature, release } from './harness/deploy-scenario.ts';
+import { sshIntoDeployed } from './harness/deploy-ssh.ts';
+
+describe('deploying Debian 12 to a lab VM', () => {
+  let site: DeploySite;
+  let vm: LabMachine;
+  beforeAll(async () => {
+    site = await startDeploySite({ images: ['debian'], log: (m) => console.log(m) });
+    const first = site.machines[0];
+    if (first === undefined) throw new Error('the lab has no machine');
+    vm = first;
+    await commission(site, vm);
+  }, 3_600_000);
+  afterAll(async () => {
+    await site.close();
+  }, 120_000);
+
+  it('installs, boots from disk, runs cloud-init, and lets the operator in over SSH', async () => {
+    const marker = `ingot-${randomBytes(6).toString('hex')}`;
+    const out = await deploy(site, vm, {
+      os: 'debian',
+      release: 'bookworm',
+      userData: [
+        '#cloud-config',
+        'write_files:',
+        `  - path: /var/tmp/${marker}`,
+        '    content: written by cloud-init from Ingot user data',
+        'runcmd:',
+        `  - [sh, -c, "echo ran > /var/tmp/${marker}.runcmd"]`,
+        '',
+      ].join('\n'),
+      timeoutMs: 1_200_000,
+    });
+    expect(out.status).toBe('deployed');
+    // cloud-init, not the installer, marked it deployed: through the metadata service.
+    const deployed = out.events.find((e) => e.kind === 'transition' && e.to_status === 'deployed');
+    expect(deployed?.actor).toBe(`machine:${vm.machineId}`);
+    expect(diskSignature(vm.disk).gpt).toBe(true);
+
+    const seen = await sshIntoDeployed(
+      site,
+      out.ip,
+      `cat /var/tmp/${marker}; cloud-init status --wait >/dev/null; cat /var/tmp/${marker}.runcmd; cat ~/.ssh/authorized_keys`,
+    );
+    expect(seen).toContain('written by cloud-init from Ingot user data');
+    expect(seen).toContain('ran');
+    expect(seen).toContain(site.sshPublicKey.split(' ')[1]);
+  }, 1_500_000);
+
+  it('releases with a quick erase', async () => {
+    await release(site, vm, 'quick');
+    expect(diskSignature(vm.disk).gpt).toBe(false);
+  }, 400_000);
+});
