@@ -280,7 +280,9 @@ describe('the installer in the ephemeral environment (QEMU TCG, BIOS)', () => {
       events.find((e) => e.event.name === 'install.customise' && e.event.result === 'WARN')!.event
         .description,
     ).toMatch(/packages skipped \(htop\): the image has no apt-get/);
-    expect(vm.serialLines().some((l) => /ingot-installer: reboot/.test(l.text))).toBe(true);
+    expect(vm.serialLines().some((l) => /ingot-installer: \[[0-9.]+\] reboot$/.test(l.text))).toBe(
+      true,
+    );
     expect(hasPartitionTable(disk().path)).toBe(true);
     // The token is a secret: past the kernel's echo of its command line, the console never shows it.
     const [, , secret] = m.token.split(':');

@@ -16,7 +16,7 @@ import { describeFile, readManifestFile, writeManifest } from './manifest.ts';
 import { debCacheDir, fetchBusybox, type BuildOptions, type BuiltImage } from './parts.ts';
 import { debootstrapRoot, makeSquashfs, SUITE } from './rootfs.ts';
 
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 /** Packages on top of minbase. */
 export const DEBIAN_PACKAGES = [

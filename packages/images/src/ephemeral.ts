@@ -20,7 +20,7 @@ import {
 import { appendToSquashfs, debootstrapRoot, makeSquashfs, SUITE } from './rootfs.ts';
 
 /** Bump when the output changes without any input changing. */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 
 /** Packages on top of minbase: what the installer runs (jq parses the install config). */
 export const EPHEMERAL_PACKAGES = [
@@ -89,6 +89,7 @@ export async function buildEphemeralImage(options: BuildOptions): Promise<BuiltI
         sources,
         packages: EPHEMERAL_PACKAGES,
         debCache: debCacheDir(options.cacheDir),
+        slim: true,
         log,
         finish: (tree) => {
           writeFileSync(join(tree, 'etc/hostname'), 'ingot-ephemeral\n');

@@ -47,7 +47,7 @@ describe('cloud-datasource.sh', () => {
     expect(stdout).toContain('oauth_consumer_key="Ck4Tn6JvBwUo3zS3vCk9pQ2a"');
     expect(stdout).toContain('oauth_token="Tk0Zv1tWqJ8dLbPm2nXsRy7e"');
     expect(stdout).toContain('oauth_signature="%26Ts5Hk8mQp3Lr6Wn9Vb2Xc4Zd"');
-    expect(stdout).toMatch(/oauth_nonce="[0-9a-f]{32}"/);
+    expect(stdout).toMatch(/oauth_nonce="[0-9a-f-]{36}"/);
     expect(stdout).toMatch(/oauth_timestamp="\d{10}"/);
   });
 });

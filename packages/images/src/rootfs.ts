@@ -24,6 +24,11 @@ export interface RootfsOptions {
   readonly packages: readonly string[];
   /** Cache of downloaded .debs (debootstrap's and apt's), kept across builds. */
   readonly debCache: string;
+  /**
+   * Leave out documentation, man pages and translations (dpkg path-exclude for what apt installs,
+   * removal for what debootstrap did): for environments nobody logs in to.
+   */
+  readonly slim?: boolean;
   /** Called after debootstrap, before the packages (apt config, kernel-img.conf …). */
   readonly prepare?: (root: string) => Promise<void> | void;
   /** Called after the packages, with /proc, /sys and /dev still bound (systemctl enable …). */
@@ -54,6 +59,31 @@ export async function debootstrapRoot(options: RootfsOptions): Promise<void> {
       { timeoutMs: 1_800_000 },
     );
     await unmountUnder(root);
+    // debootstrap leaves its .debs in the tree (100+ MiB that would ship in the image): keep them
+    // in the shared apt cache instead, where the next build's apt finds them.
+    await runCommand('sh', [
+      '-c',
+      `mv -n "${root}"/var/cache/apt/archives/*.deb "${aptCache}"/ 2>/dev/null; rm -f "${root}"/var/cache/apt/archives/*.deb`,
+    ]);
+    if (options.slim === true) {
+      mkdirSync(join(root, 'etc/dpkg/dpkg.cfg.d'), { recursive: true });
+      writeFileSync(
+        join(root, 'etc/dpkg/dpkg.cfg.d/90-ingot-slim'),
+        [
+          'path-exclude=/usr/share/doc/*',
+          'path-include=/usr/share/doc/*/copyright',
+          'path-exclude=/usr/share/man/*',
+          'path-exclude=/usr/share/info/*',
+          'path-exclude=/usr/share/locale/*',
+          'path-include=/usr/share/locale/locale.alias',
+          '',
+        ].join('\n'),
+      );
+      await runCommand('sh', [
+        '-c',
+        `cd "${root}" && find usr/share/doc -type f ! -name copyright -delete; rm -rf usr/share/man/* usr/share/info/*; find usr/share/locale -mindepth 1 -maxdepth 1 ! -name locale.alias -exec rm -rf {} +`,
+      ]);
+    }
     writeFileSync(
       join(root, 'etc/apt/sources.list'),
       [

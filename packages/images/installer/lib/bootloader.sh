@@ -37,10 +37,12 @@ step_bootloader() {
 UUID=$root_uuid / ext4 errors=remount-ro 0 1
 UUID=$esp_uuid /boot/efi vfat umask=0077 0 1
 EOF_FSTAB
-  grub-install --target=i386-pc --boot-directory="$TARGET/boot" --no-floppy "$disk" ||
+  # No translations, fonts or themes: the menu is one entry on a serial console.
+  grub-install --target=i386-pc --boot-directory="$TARGET/boot" --no-floppy \
+    --locales= --fonts= --themes= "$disk" ||
     die "grub-install --target=i386-pc ${disk} failed"
   grub-install --target=x86_64-efi --efi-directory="$TARGET/boot/efi" \
-    --boot-directory="$TARGET/boot" --removable --no-nvram ||
+    --boot-directory="$TARGET/boot" --removable --no-nvram --locales= --fonts= --themes= ||
     die "grub-install --target=x86_64-efi failed"
   cat >"$TARGET/boot/grub/grub.cfg" <<EOF_GRUB
 # Written by the Ingot installer.

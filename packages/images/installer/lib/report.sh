@@ -5,8 +5,10 @@
 
 # say MESSAGE: to the console (the serial log an operator reads) and to the log.
 say() {
-  printf '%s ingot-installer: %s\n' "$(date +%H:%M:%S)" "$*" >>"$LOG"
-  printf 'ingot-installer: %s\n' "$*" >/dev/console 2>/dev/null || printf 'ingot-installer: %s\n' "$*" >&2
+  read -r _up _ </proc/uptime || _up=?
+  printf '[%s] ingot-installer: %s\n' "$_up" "$*" >>"$LOG"
+  printf 'ingot-installer: [%s] %s\n' "$_up" "$*" >/dev/console 2>/dev/null ||
+    printf 'ingot-installer: [%s] %s\n' "$_up" "$*" >&2
 }
 
 # die MESSAGE: ends the current step (a subshell) with MESSAGE as its error.
@@ -47,25 +49,23 @@ post_metadata() {
 # start events. A FAIL event carries the log's tail (base64) in `files`. Never fails the caller:
 # reporting must not turn a good install into a failed one.
 post_event() {
-  _body=$(mktemp "$WORK/event.XXXXXX")
   _files='[]'
   if [ "$3" = FAIL ]; then
     _files=$(tail -c 8192 "$LOG" | base64 -w0 | jq -Rc '[{path: "installer.log", encoding: "base64", content: .}]')
   fi
-  jq -cn --arg type "$1" --arg name "$2" --arg result "$3" --arg description "$4" \
+  if ! jq -cn --arg type "$1" --arg name "$2" --arg result "$3" --arg description "$4" \
     --arg done "${5:-}" --arg total "${6:-}" --argjson files "$_files" \
     --argjson timestamp "$(date +%s.%3N)" '
     {event_type: $type, origin: "ingot-installer", name: $name, description: $description,
      timestamp: $timestamp}
     + (if $result == "" then {} else {result: $result} end)
     + (if $done == "" then {} else {progress: {done: ($done | tonumber), total: ($total | tonumber)}} end)
-    + (if $files == [] then {} else {files: $files} end)' >"$_body"
-  if ! curl -fsS --max-time 20 --retry 3 --retry-delay 1 --retry-all-errors -o /dev/null \
-    -H "Authorization: $(oauth)" -H 'Content-Type: application/json' \
-    --data-binary "@$_body" "$STATUS_URL" >>"$LOG" 2>&1; then
+    + (if $files == [] then {} else {files: $files} end)' |
+    curl -fsS --max-time 20 --retry 3 --retry-delay 1 --retry-all-errors -o /dev/null \
+      -H "Authorization: $(oauth)" -H 'Content-Type: application/json' \
+      --data-binary @- "$STATUS_URL" >>"$LOG" 2>&1; then
     say "could not post $1 $2 ${3:-} to the metadata service"
   fi
-  rm -f "$_body"
 }
 
 # fail_step NAME ERROR: the FAIL event, then power off. Does not return.
@@ -109,10 +109,12 @@ progress_start() {
   rm -f "$STATE/progress-stop"
   (
     _n=0
-    while [ "$_n" -lt 10800 ]; do
+    while [ "$_n" -lt 43200 ]; do
       _n=$((_n + 1))
-      sleep 2
+      # Ticks of 0.5 s so that progress_stop returns quickly; a post every fourth tick.
+      sleep 0.5
       [ -e "$STATE/progress-stop" ] && break
+      [ $((_n % 4)) -eq 0 ] || continue
       _done=$(eval "$4" 2>/dev/null)
       case "$_done" in '' | *[!0-9]*) continue ;; esac
       [ "$_done" -le "$3" ] || _done=$3
