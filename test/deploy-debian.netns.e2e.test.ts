@@ -9,7 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
-import { commission, deploy, diskSignature, release } from './harness/deploy-scenario.ts';
+import {
+  commission,
+  deploy,
+  diskSignature,
+  PHASE_HEADER,
+  phaseRow,
+  release,
+} from './harness/deploy-scenario.ts';
 import { sshIntoDeployed } from './harness/deploy-ssh.ts';
 
 describe('deploying Debian 12 to a lab VM', () => {
@@ -43,18 +50,28 @@ describe('deploying Debian 12 to a lab VM', () => {
       timeoutMs: 1_200_000,
     });
     expect(out.status).toBe('deployed');
+    site.log(
+      `seconds after power-on\n${PHASE_HEADER}\n${phaseRow('debian 12, to disk', out.phases)}`,
+    );
     // cloud-init, not the installer, marked it deployed: through the metadata service.
     const deployed = out.events.find((e) => e.kind === 'transition' && e.to_status === 'deployed');
     expect(deployed?.actor).toBe(`machine:${vm.machineId}`);
     expect(diskSignature(vm.disk).gpt).toBe(true);
 
+    // write_files runs while cloud-init configures the system; runcmd only in its final stage,
+    // which may still be running when SSH first answers: wait for it (bounded).
     const seen = await sshIntoDeployed(
       site,
       out.ip,
-      `cat /var/tmp/${marker}; cloud-init status --wait >/dev/null; cat /var/tmp/${marker}.runcmd; cat ~/.ssh/authorized_keys`,
+      [
+        `cat /var/tmp/${marker}; echo`,
+        `for i in $(seq 90); do [ -f /var/tmp/${marker}.runcmd ] && break; sleep 2; done`,
+        `cat /var/tmp/${marker}.runcmd || systemctl --no-pager status cloud-final`,
+        'cat ~/.ssh/authorized_keys',
+      ].join('; '),
     );
     expect(seen).toContain('written by cloud-init from Ingot user data');
-    expect(seen).toContain('ran');
+    expect(seen).toMatch(/^ran$/m);
     expect(seen).toContain(site.sshPublicKey.split(' ')[1]);
   }, 1_500_000);
 

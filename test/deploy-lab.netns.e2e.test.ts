@@ -14,6 +14,8 @@ import {
   deploy,
   diskSignature,
   importCorruptedCopy,
+  PHASE_HEADER,
+  phaseRow,
   release,
   releaseFailed,
 } from './harness/deploy-scenario.ts';
@@ -68,10 +70,7 @@ describe('deploying the small image to a lab VM', () => {
     // The disk boot ran the user data (the image's init prints its output on the console).
     expect(site.serialLog(vm.name)).toContain(marker);
     expect(diskSignature(vm.disk).gpt).toBe(true);
-    const phases = out.phases;
-    site.log(
-      `disk deploy: deployed ${((phases.deployed ?? 0) / 1000).toFixed(1)} s after power-on`,
-    );
+    site.log(`seconds after power-on\n${PHASE_HEADER}\n${phaseRow('tiny, to disk', out.phases)}`);
   }, 700_000);
 
   it('releases with a quick erase: the disk has no partition table left', async () => {

@@ -7,7 +7,12 @@
  * `deploy: disk <s> s, memory <s> s (power-on → deployed)`; exits non-zero when a step fails.
  */
 import { randomBytes } from 'node:crypto';
-import { startDeploySite, type DeploySite, type ImageKind } from '../harness/deploy-lab.ts';
+import {
+  startDeploySite,
+  type DeploySite,
+  type EventWithData,
+  type ImageKind,
+} from '../harness/deploy-lab.ts';
 import {
   commission,
   deploy,
@@ -20,6 +25,19 @@ import {
 import { sshIntoDeployed } from '../harness/deploy-ssh.ts';
 
 const withDebian = process.argv.includes('--debian');
+
+/** Every step of one deploy with its offset from the first event, as an operator sees it. */
+function printTimeline(title: string, events: readonly EventWithData[]): void {
+  const t0 = Date.parse(events[0]?.occurred_at ?? '');
+  out(`\n${title}:`);
+  for (const e of events) {
+    if (e.result === 'started' && e.step === 'install.image') continue; // progress ticks
+    const dt = (Date.parse(e.occurred_at ?? '') - t0) / 1000;
+    out(
+      `  +${dt.toFixed(1).padStart(6)} s  ${e.step.padEnd(22)} ${e.result.padEnd(9)} ${e.message.slice(0, 90)}`,
+    );
+  }
+}
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const rows: string[] = [];
 let disk: Phases | undefined;
@@ -45,6 +63,7 @@ try {
   });
   disk = d.phases;
   rows.push(phaseRow('tiny, to disk', d.phases));
+  printTimeline('tiny, to disk', d.events);
   if (!site.serialLog(vm.name).includes(marker)) throw new Error('the user data did not run');
   await release(site, vm, 'quick');
   if (diskSignature(vm.disk).gpt) throw new Error('the erase left a partition table');
@@ -63,6 +82,7 @@ try {
       timeoutMs: 1_200_000,
     });
     rows.push(phaseRow('debian 12, to disk', deb.phases));
+    printTimeline('debian 12, to disk', deb.events);
     const ssh = await sshIntoDeployed(site, deb.ip, `cat /var/tmp/${marker}`);
     out(`ssh debian@${deb.ip ?? '?'}: ${ssh.trim()}`);
     await release(site, vm, 'quick');
