@@ -8,7 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import {
+  startDeploySite,
+  waitForConsole,
+  type DeploySite,
+  type LabMachine,
+} from './harness/deploy-lab.ts';
 import {
   commission,
   deploy,
@@ -68,7 +73,9 @@ describe('deploying the small image to a lab VM', () => {
     );
     expect(progress?.data['bytes_total']).toBeGreaterThan(0);
     // The disk boot ran the user data (the image's init prints its output on the console).
-    expect(site.serialLog(vm.name)).toContain(marker);
+    expect(await waitForConsole(site, vm.name, marker), site.serialLog(vm.name).slice(-2000)).toBe(
+      true,
+    );
     expect(diskSignature(vm.disk).gpt).toBe(true);
     site.log(`seconds after power-on\n${PHASE_HEADER}\n${phaseRow('tiny, to disk', out.phases)}`);
   }, 700_000);

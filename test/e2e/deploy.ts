@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   startDeploySite,
+  waitForConsole,
   type DeploySite,
   type EventWithData,
   type ImageKind,
@@ -64,7 +65,7 @@ try {
   disk = d.phases;
   rows.push(phaseRow('tiny, to disk', d.phases));
   printTimeline('tiny, to disk', d.events);
-  if (!site.serialLog(vm.name).includes(marker)) throw new Error('the user data did not run');
+  if (!(await waitForConsole(site, vm.name, marker))) throw new Error('the user data did not run');
   await release(site, vm, 'quick');
   if (diskSignature(vm.disk).gpt) throw new Error('the erase left a partition table');
 

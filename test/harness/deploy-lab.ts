@@ -225,3 +225,22 @@ export function workFile(site: DeploySite, name: string, content: string): strin
   writeFileSync(path, content);
   return path;
 }
+
+/**
+ * Waits (bounded) until the VM's console shows `text`: a machine is `deployed` the moment its OS
+ * fetches its user data, a little before that user data has run and printed anything.
+ */
+export async function waitForConsole(
+  site: DeploySite,
+  vmName: string,
+  text: string,
+  timeoutMs = 120_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < 10_000; i++) {
+    if (site.serialLog(vmName).includes(text)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return false;
+}
