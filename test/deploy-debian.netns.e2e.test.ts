@@ -1,7 +1,7 @@
 /**
- * Issue 5's core moment with the real Debian 12 image: a lab VM is commissioned, allocated and
- * deployed with the operator's SSH key and cloud-config user data; the installer writes the
- * image, the VM reboots into its disk, Debian's stock cloud-init (MAAS datasource, through the
+ * Issue 5's core moment with the real Debian 12 image: a blank lab VM is enlisted by PXE,
+ * commissioned, allocated and deployed with the operator's SSH key and cloud-config user data;
+ * the installer writes the image, the VM reboots into its disk, Debian's stock cloud-init (MAAS datasource, through the
  * rack agent) fetches its user data — which marks the machine `deployed` — and SSH from the lab
  * namespace with the operator's key shows the user data's effect. Then release with erase.
  * The image is built from Debian packages once and cached by its inputs.
@@ -13,6 +13,7 @@ import {
   commission,
   deploy,
   diskSignature,
+  enlistByPxe,
   PHASE_HEADER,
   phaseRow,
   release,
@@ -23,10 +24,15 @@ describe('deploying Debian 12 to a lab VM', () => {
   let site: DeploySite;
   let vm: LabMachine;
   beforeAll(async () => {
-    site = await startDeploySite({ images: ['debian'], log: (m) => console.log(m) });
+    site = await startDeploySite({
+      images: ['debian'],
+      enlist: true,
+      log: (m) => console.log(m),
+    });
     const first = site.machines[0];
     if (first === undefined) throw new Error('the lab has no machine');
-    vm = first;
+    // A blank VM: powered on at its BMC, enlisted by PXE, given its BMC, commissioned.
+    vm = await enlistByPxe(site, first);
     await commission(site, vm);
   }, 3_600_000);
   afterAll(async () => {

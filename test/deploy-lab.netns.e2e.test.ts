@@ -1,8 +1,8 @@
 /**
- * Issue 5, end to end in the virtual lab with the small (busybox) install image: a lab VM with a
- * blank disk behind a BMC is commissioned (facts recorded), allocated, deployed to disk with user
- * data (installer → reboot → disk boot → the image's init fetches user data → `deployed`),
- * released with erase, deployed in memory (nothing written), and an installer step that fails
+ * Issue 5, end to end in the virtual lab with the small (busybox) install image: a blank lab VM
+ * behind a BMC is enlisted by PXE and commissioned (facts recorded), allocated, deployed to disk
+ * with user data (installer → reboot → disk boot → the image's init fetches user data →
+ * `deployed`), released with erase, deployed in memory (nothing written), and an installer step that fails
  * ends in `failed_deployment` with the step and the installer's log tail. Driven through the CLI.
  * The Debian image with stock cloud-init and SSH runs in `deploy-debian.netns.e2e.test.ts`.
  */
@@ -18,6 +18,7 @@ import {
   commission,
   deploy,
   diskSignature,
+  enlistByPxe,
   importCorruptedCopy,
   PHASE_HEADER,
   phaseRow,
@@ -29,7 +30,7 @@ describe('deploying the small image to a lab VM', () => {
   let site: DeploySite;
   let vm: LabMachine;
   beforeAll(async () => {
-    site = await startDeploySite({ images: ['tiny'], log: (m) => console.log(m) });
+    site = await startDeploySite({ images: ['tiny'], enlist: true, log: (m) => console.log(m) });
     const first = site.machines[0];
     if (first === undefined) throw new Error('the lab has no machine');
     vm = first;
@@ -38,7 +39,9 @@ describe('deploying the small image to a lab VM', () => {
     await site.close();
   }, 120_000);
 
-  it('commissions the machine: the ephemeral environment reports its hardware', async () => {
+  it('enlists the blank VM by PXE, then commissions it: the environment reports its hardware', async () => {
+    vm = await enlistByPxe(site, vm);
+    expect((await site.machine(vm.machineId)).status).toBe('new');
     const facts = await commission(site, vm);
     expect(facts.cpuCount).toBe(2);
     // MemTotal is what the kernel has left of the VM's 1536 MiB.

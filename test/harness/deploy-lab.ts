@@ -28,6 +28,8 @@ export interface LabMachine {
   readonly power: string;
   readonly qemuPid: number;
   readonly disk: string;
+  /** With `enlist`: the BMC settings the operator gives the enlisted machine. */
+  readonly powerParams?: Record<string, unknown>;
 }
 
 /** A running deploy site. */
@@ -77,6 +79,8 @@ export async function startDeploySite(options: {
   images: readonly ImageKind[];
   machines?: number;
   memoryMib?: number;
+  /** Leave the lab's machines for PXE enlistment (`ingot lab up --enlist`). */
+  enlist?: boolean;
   log?: (message: string) => void;
 }): Promise<DeploySite> {
   const t0 = Date.now();
@@ -115,6 +119,7 @@ export async function startDeploySite(options: {
         ...['lab', 'up', '--machines', String(options.machines ?? 1), '--data', dataDir],
         ...['--controller-grpc', controller.grpc, '--power-poll', '2s'],
         ...['--memory', String(options.memoryMib ?? 1536)],
+        ...(options.enlist === true ? ['--enlist'] : []),
       ],
       env(admin),
     );

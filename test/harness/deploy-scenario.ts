@@ -16,6 +16,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { api } from './api.ts';
 import type { DeploySite, EventWithData, LabMachine } from './deploy-lab.ts';
 import { waitForStatus, workFile } from './deploy-lab.ts';
 
@@ -278,4 +280,52 @@ export async function importCorruptedCopy(
     closeSync(fd);
   }
   return manifest.release;
+}
+
+/**
+ * A blank machine joins as an operator's would: powered on at its BMC (`ipmitool`), it
+ * PXE-boots, the rack agent sees an unknown MAC and the controller enlists it as `new`; powered
+ * off again, it gets its name and BMC settings through the API. Returns it with its new machine id.
+ */
+export async function enlistByPxe(site: DeploySite, m: LabMachine): Promise<LabMachine> {
+  const params = m.powerParams;
+  if (params === undefined || m.power !== 'ipmi')
+    throw new Error(`${m.name}: no IPMI BMC settings`);
+  const param = (key: string, fallback?: string): string => {
+    const v = params[key] ?? fallback;
+    if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`BMC setting ${key}?`);
+    return String(v);
+  };
+  const chassis = (action: 'on' | 'off'): void => {
+    execFileSync(
+      'ipmitool',
+      [
+        ...['-I', 'lanplus', '-H', param('address'), '-p', param('port')],
+        ...['-U', param('username'), '-E', '-C', param('cipherSuite', '3')],
+        ...['chassis', 'power', action],
+      ],
+      { env: { ...process.env, IPMI_PASSWORD: param('password') }, timeout: 30_000 },
+    );
+  };
+  chassis('on');
+  const deadline = Date.now() + 180_000;
+  let found: { id: string; status: string } | undefined;
+  for (let i = 0; found === undefined && Date.now() < deadline && i < 1000; i++) {
+    const all =
+      await site.get<{ id: string; status: string; macs: string[] }[]>('/api/v1/machines');
+    found = all.find((x) => x.macs.includes(m.mac));
+    if (found === undefined) await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (found === undefined) throw new Error(`${m.mac} was not enlisted within 180 s`);
+  site.log(`${m.name} enlisted by PXE as ${found.id} (${found.status})`);
+  chassis('off');
+  const patched = await api(
+    site.controller.url,
+    site.controller.adminKey,
+    'PATCH',
+    `/api/v1/machines/${found.id}`,
+    { hostname: m.name, power: { type: 'ipmi', params } },
+  );
+  if (patched.status !== 200) throw new Error(`PATCH power: ${JSON.stringify(patched.body)}`);
+  return { ...m, machineId: found.id };
 }

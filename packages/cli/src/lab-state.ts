@@ -18,6 +18,11 @@ export interface LabMachineState {
   /** -1 for a Redfish machine (its BMC is the supervisor). */
   readonly ipmiSimPid: number;
   readonly disk: string;
+  /**
+   * With `lab up --enlist` only (machines are left for PXE enlistment): the BMC settings an
+   * operator gives the enlisted machine (`PATCH /api/v1/machines/{id}` `power.params`).
+   */
+  readonly powerParams?: Record<string, unknown>;
 }
 
 /** `DATA/lab.json`. */
@@ -55,6 +60,7 @@ export const labFlags = {
   memory: { type: 'string' },
   cpus: { type: 'string' },
   'disk-size': { type: 'string' },
+  enlist: { type: 'boolean' },
 } as const;
 
 /** `--memory MiB` (default 1024: the ephemeral environment unpacks its root into RAM). */

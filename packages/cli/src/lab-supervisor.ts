@@ -271,13 +271,18 @@ export async function labRun(
           verifyTls: false,
         };
       }
-      const created = (await call(client, 'POST', '/api/v1/machines', {
-        hostname: vm.name,
-        macs: [vm.mac],
-        commission: false,
-        rack: rack.id,
-        power: { type: power, params },
-      })) as { id: string };
+      // --enlist: the controller learns the machine when it PXE-boots (as new); the operator
+      // then gives it the BMC settings kept here.
+      const created =
+        values.enlist === true
+          ? { id: '' }
+          : ((await call(client, 'POST', '/api/v1/machines', {
+              hostname: vm.name,
+              macs: [vm.mac],
+              commission: false,
+              rack: rack.id,
+              power: { type: power, params },
+            })) as { id: string });
       state.push({
         name: vm.name,
         mac: vm.mac,
@@ -287,8 +292,11 @@ export async function labRun(
         qemuPid: vm.pid,
         ipmiSimPid,
         disk: join(vmDir, `${vm.name}.raw`),
+        ...(values.enlist === true ? { powerParams: params } : {}),
       });
-      log(`${vm.name} ${vm.mac} → machine ${created.id} (${power} ${bmc})`);
+      log(
+        `${vm.name} ${vm.mac} → ${created.id === '' ? 'left for enlistment' : `machine ${created.id}`} (${power} ${bmc})`,
+      );
     }
     const labState: LabState = {
       status: 'ready',
@@ -302,7 +310,10 @@ export async function labRun(
       firmware,
       machines: state,
     };
-    writeFileSync(labStatePath(dataDir), `${JSON.stringify(labState, null, 2)}\n`);
+    // Mode 0600: with --enlist it holds BMC passwords.
+    writeFileSync(labStatePath(dataDir), `${JSON.stringify(labState, null, 2)}\n`, {
+      mode: 0o600,
+    });
     log('lab ready');
   } catch (e) {
     log(`lab failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -50,7 +50,7 @@ export async function lab(
     case undefined:
     default:
       throw new UsageError(
-        'usage: ingot lab up --machines N [--uefi] [--memory MiB] [--cpus N] [--disk-size GiB] [--data DIR] | status | down',
+        'usage: ingot lab up --machines N [--uefi] [--memory MiB] [--cpus N] [--disk-size GiB] [--enlist] [--data DIR] | status | down',
       );
   }
 }
@@ -195,6 +195,7 @@ export async function labDown(
   // Its own registrations only: a machine mid-deploy is aborted first, then deleted.
   let removed = 0;
   for (const m of state.machines) {
+    if (m.machineId === '') continue; // left for enlistment: not ours to delete
     const path = `/api/v1/machines/${encodeURIComponent(m.machineId)}`;
     const remove = (): Promise<boolean> =>
       call(client, 'DELETE', path).then(
