@@ -6,14 +6,20 @@
  * its kernel with Ingot's initramfs are the image's own files, so the same image deploys in
  * memory (the squashfs under a tmpfs overlay).
  */
-import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { candidateVersions, defaultKernelPackage, hostAptSources } from './apt.ts';
 import { buildCached, cacheKey } from './cache.ts';
-import { buildInitramfs, initramfsScripts } from './initramfs.ts';
+import { initramfsScripts } from './initramfs.ts';
 import { findKernel } from './kernel.ts';
 import { describeFile, readManifestFile, writeManifest } from './manifest.ts';
-import { debCacheDir, fetchBusybox, type BuildOptions, type BuiltImage } from './parts.ts';
+import {
+  debCacheDir,
+  fetchBusybox,
+  writeBootFiles,
+  type BuildOptions,
+  type BuiltImage,
+} from './parts.ts';
 import { debootstrapRoot, makeSquashfs, SUITE } from './rootfs.ts';
 
 const FORMAT_VERSION = 2;
@@ -100,11 +106,7 @@ export async function buildDebianImage(options: BuildOptions): Promise<BuiltImag
       symlinkSync('../run/systemd/resolve/stub-resolv.conf', join(root, 'etc/resolv.conf'));
       const kernel = findKernel(root);
       const busybox = await fetchBusybox(options.cacheDir, packages['busybox-static']!, work);
-      copyFileSync(kernel.vmlinuz, join(out, 'vmlinuz'));
-      writeFileSync(
-        join(out, 'initrd.img'),
-        buildInitramfs({ busybox, moduleDir: kernel.moduleDir }).image,
-      );
+      writeBootFiles(out, busybox, kernel);
       log('mksquashfs (zstd)');
       await makeSquashfs(root, join(out, 'root.squashfs'));
       writeManifest(out, {

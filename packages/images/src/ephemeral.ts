@@ -7,13 +7,14 @@ import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { candidateVersions, defaultKernelPackage, hostAptSources } from './apt.ts';
 import { buildCached, cacheKey } from './cache.ts';
-import { buildInitramfs, initramfsScripts } from './initramfs.ts';
+import { initramfsScripts } from './initramfs.ts';
 import { describeFile, readManifestFile, writeManifest, type ImageManifest } from './manifest.ts';
 import {
   debCacheDir,
   fetchBusybox,
   fetchKernel,
   installerFiles,
+  writeBootFiles,
   type BuildOptions,
   type BuiltImage,
 } from './parts.ts';
@@ -126,11 +127,7 @@ export async function buildEphemeralImage(options: BuildOptions): Promise<BuiltI
         work,
       );
       const busybox = await fetchBusybox(options.cacheDir, packages['busybox-static']!, work);
-      copyFileSync(kernel.vmlinuz, join(out, 'vmlinuz'));
-      writeFileSync(
-        join(out, 'initrd.img'),
-        buildInitramfs({ busybox, moduleDir: kernel.moduleDir }).image,
-      );
+      writeBootFiles(out, busybox, kernel);
       const add = join(work, 'add');
       for (const [name, data] of Object.entries(installer)) {
         const path = join(add, 'ingot', name);

@@ -2,10 +2,11 @@
  * What every builder shares: the Debian kernel and static busybox (downloaded and unpacked, never
  * installed on the host), the installer's files, and the result type.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '@ingot/lab/command.ts';
 import { downloadDeb } from './apt.ts';
+import { buildInitramfs } from './initramfs.ts';
 import type { ImageManifest } from './manifest.ts';
 import { unpackKernel, type UnpackedKernel } from './kernel.ts';
 
@@ -77,4 +78,20 @@ export async function fetchKernel(
 ): Promise<UnpackedKernel> {
   const deb = await downloadDeb(debCacheDir(cacheDir), pkg, version);
   return unpackKernel(deb, join(workDir, 'kernel'));
+}
+
+/**
+ * Writes an image's network-boot pair into `out`: `vmlinuz` (the kernel) and `initrd.img`
+ * (Ingot's initramfs: `busybox` plus the kernel's modules). Returns the initramfs, which images
+ * that boot from disk also keep in their root.
+ */
+export function writeBootFiles(
+  out: string,
+  busybox: Buffer,
+  kernel: Pick<UnpackedKernel, 'vmlinuz' | 'moduleDir'>,
+): Buffer {
+  const initrd = buildInitramfs({ busybox, moduleDir: kernel.moduleDir }).image;
+  copyFileSync(kernel.vmlinuz, join(out, 'vmlinuz'));
+  writeFileSync(join(out, 'initrd.img'), initrd);
+  return initrd;
 }

@@ -11,13 +11,14 @@ import { dirname, join } from 'node:path';
 import { runCommand } from '@ingot/lab/command.ts';
 import { candidateVersions, defaultKernelPackage } from './apt.ts';
 import { buildCached, cacheKey } from './cache.ts';
-import { buildInitramfs, initramfsScripts } from './initramfs.ts';
+import { initramfsScripts } from './initramfs.ts';
 import { describeFile, readManifestFile, writeManifest } from './manifest.ts';
 import {
   fetchBusybox,
   fetchKernel,
   tinyInit,
   udhcpcScript,
+  writeBootFiles,
   type BuildOptions,
   type BuiltImage,
 } from './parts.ts';
@@ -57,9 +58,7 @@ export async function buildTinyImage(options: BuildOptions): Promise<BuiltImage>
         work,
       );
       const busybox = await fetchBusybox(options.cacheDir, packages['busybox-static']!, work);
-      const initrd = buildInitramfs({ busybox, moduleDir: kernel.moduleDir }).image;
-      copyFileSync(kernel.vmlinuz, join(out, 'vmlinuz'));
-      writeFileSync(join(out, 'initrd.img'), initrd);
+      const initrd = writeBootFiles(out, busybox, kernel);
 
       const root = join(work, 'root');
       for (const d of [
