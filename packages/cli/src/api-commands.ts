@@ -1,11 +1,19 @@
 /**
  * The CLI's API commands: machines, racks, events, users. Tables for people, `--json` for scripts.
  */
-import WebSocket from 'ws';
-import { parse, UsageError } from './args.ts';
+import { duration, parse, UsageError } from './args.ts';
 import { call, type ClientOptions } from './client.ts';
-import { DEPLOY_FLAG_OPTIONS, deployBody, releaseBody } from './deploy-options.ts';
+import {
+  DEFAULT_WAIT_TIMEOUT,
+  DEPLOY_FLAG_OPTIONS,
+  deployBody,
+  releaseBody,
+  WAIT_FLAG_OPTIONS,
+} from './deploy-options.ts';
 import { field, table } from './table.ts';
+import { terminalIo } from './watch/terminal.ts';
+import { runAndWait } from './watch/wait-command.ts';
+import type { WaitAction } from './watch/wait.ts';
 
 type Out = (text: string) => void;
 
@@ -57,13 +65,6 @@ function machineDetail(m: unknown): string {
     'status_deadline',
   ];
   return keys.map((k) => `${k.padEnd(16)} ${field(m, k)}`).join('\n') + '\n';
-}
-
-function eventLine(e: unknown): string {
-  const at = field(e, 'occurred_at');
-  const transition =
-    field(e, 'to_status') !== '-' ? ` ${field(e, 'from_status')} → ${field(e, 'to_status')}` : '';
-  return `${at}  ${field(e, 'machine_id').padEnd(8)} ${field(e, 'step').padEnd(18)} ${field(e, 'result').padEnd(9)} ${field(e, 'message')}${transition}  (${field(e, 'actor')})\n`;
 }
 
 const list = (s: string | undefined): string[] | undefined =>
@@ -175,14 +176,14 @@ export async function machines(
       return 0;
     }
     case 'deploy': {
-      const { values, positionals } = parse(rest, DEPLOY_FLAG_OPTIONS);
+      const { values, positionals } = parse(rest, { ...DEPLOY_FLAG_OPTIONS, ...WAIT_FLAG_OPTIONS });
       const id = one(positionals, 'machines deploy ID');
-      const m = await call(
-        client,
-        'POST',
-        `/api/v1/machines/${encodeURIComponent(id)}/deploy`,
-        deployBody(values),
-      );
+      const body = deployBody(values);
+      const issue = (): Promise<unknown> =>
+        call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/deploy`, body);
+      const waited = await maybeWait(values, client, id, 'deploy', issue, json, out);
+      if (waited !== undefined) return waited;
+      const m = await issue();
       print(
         out,
         json,
@@ -221,14 +222,15 @@ export async function machines(
       const { values, positionals } = parse(rest, {
         comment: { type: 'string' },
         erase: { type: 'string' },
+        ...WAIT_FLAG_OPTIONS,
       });
       const id = one(positionals, 'machines release ID [--erase quick|full]');
-      const m = await call(
-        client,
-        'POST',
-        `/api/v1/machines/${encodeURIComponent(id)}/release`,
-        releaseBody(values),
-      );
+      const body = releaseBody(values);
+      const issue = (): Promise<unknown> =>
+        call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/release`, body);
+      const waited = await maybeWait(values, client, id, 'release', issue, json, out);
+      if (waited !== undefined) return waited;
+      const m = await issue();
       print(out, json, m, () => `${field(m, 'hostname')}: ${field(m, 'status')}\n`);
       return 0;
     }
@@ -238,15 +240,21 @@ export async function machines(
     case 'mark-fixed':
     case 'lock':
     case 'unlock': {
-      const { values, positionals } = parse(rest, { comment: { type: 'string' } });
+      const { values, positionals } = parse(rest, {
+        comment: { type: 'string' },
+        ...WAIT_FLAG_OPTIONS,
+      });
+      if (sub !== 'commission' && (values.wait !== undefined || values.timeout !== undefined))
+        throw new UsageError(`--wait goes with deploy, commission and release, not ${sub}`);
       const id = one(positionals, `machines ${sub} ID`);
       const body = sub === 'lock' || sub === 'unlock' ? undefined : { comment: values.comment };
-      const m = await call(
-        client,
-        'POST',
-        `/api/v1/machines/${encodeURIComponent(id)}/${sub}`,
-        body,
-      );
+      const issue = (): Promise<unknown> =>
+        call(client, 'POST', `/api/v1/machines/${encodeURIComponent(id)}/${sub}`, body);
+      if (sub === 'commission') {
+        const waited = await maybeWait(values, client, id, 'commission', issue, json, out);
+        if (waited !== undefined) return waited;
+      }
+      const m = await issue();
       print(
         out,
         json,
@@ -259,6 +267,30 @@ export async function machines(
     default:
       throw new UsageError(`unknown command: machines ${sub}`);
   }
+}
+
+/**
+ * With `--wait`, performs the action through {@link runAndWait} and returns its exit code;
+ * without, returns undefined and the caller performs it.
+ */
+async function maybeWait(
+  values: { readonly wait?: boolean | undefined; readonly timeout?: string | undefined },
+  client: ClientOptions,
+  id: string,
+  action: WaitAction,
+  issue: () => Promise<unknown>,
+  json: boolean,
+  out: Out,
+): Promise<number | undefined> {
+  if (values.wait !== true) {
+    if (values.timeout !== undefined) throw new UsageError('--timeout goes with --wait');
+    return undefined;
+  }
+  const timeoutText = values.timeout ?? DEFAULT_WAIT_TIMEOUT;
+  return runAndWait(
+    { client, machineId: id, action, issue, timeoutMs: duration(timeoutText), timeoutText, json },
+    terminalIo(out),
+  );
 }
 
 function one(args: readonly string[], usage: string): string {
@@ -333,49 +365,4 @@ export async function users(
     return 0;
   }
   throw new UsageError(`unknown command: users ${sub}`);
-}
-
-/** `ingot events [--machine ID] [--follow]`. */
-export async function events(
-  argv: string[],
-  client: ClientOptions,
-  json: boolean,
-  out: Out,
-): Promise<number> {
-  const { values } = parse(argv, {
-    machine: { type: 'string' },
-    follow: { type: 'boolean' },
-    limit: { type: 'string' },
-  });
-  const query = new URLSearchParams();
-  if (values.machine !== undefined) query.set('machine', values.machine);
-  const limit = int(values.limit, '--limit');
-  if (limit !== undefined) query.set('limit', String(limit));
-  const history = (await call(client, 'GET', `/api/v1/events?${query.toString()}`)) as unknown[];
-  for (const e of history) out(json ? JSON.stringify(e) + '\n' : eventLine(e));
-  if (values.follow !== true) return 0;
-  const last = history.at(-1);
-  const after = last === undefined ? 0 : Number(field(last, 'seq'));
-  const wsUrl = new URL('/ws', client.url.replace(/^http/, 'ws'));
-  wsUrl.searchParams.set('after', String(after));
-  if (values.machine !== undefined) wsUrl.searchParams.set('machine', values.machine);
-  const ws = new WebSocket(wsUrl, {
-    headers: client.key === undefined ? {} : { authorization: `Bearer ${client.key}` },
-  });
-  return new Promise((resolve) => {
-    ws.on('message', (data: Buffer) => {
-      const e: unknown = JSON.parse(data.toString('utf8'));
-      out(json ? JSON.stringify(e) + '\n' : eventLine(e));
-    });
-    ws.on('unexpected-response', (_req, res) => {
-      process.stderr.write(`cannot follow events: HTTP ${res.statusCode}\n`);
-      resolve(1);
-    });
-    ws.on('error', (e) => {
-      process.stderr.write(`event stream failed: ${e.message}\n`);
-      resolve(1);
-    });
-    ws.on('close', () => resolve(0));
-    process.once('SIGINT', () => ws.close());
-  });
 }

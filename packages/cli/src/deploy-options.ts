@@ -31,6 +31,15 @@ export const DEPLOY_FLAG_OPTIONS = {
   file: { type: 'string', multiple: true },
 } as const;
 
+/** `--wait` follows the action's steps live; `--timeout` bounds the wait (not the action). */
+export const WAIT_FLAG_OPTIONS = {
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+} as const;
+
+/** How long `--wait` waits without `--timeout` (the controller's own status timeouts are 30 min). */
+export const DEFAULT_WAIT_TIMEOUT = '60m';
+
 /**
  * The deploy body. `--file LOCAL:REMOTE[:MODE]` copies a local file into the installed OS;
  * `--package` and `--run` repeat.

@@ -19,7 +19,8 @@ import { field, table } from './table.ts';
 
 type Out = (text: string) => void;
 
-const importFlags = {
+/** Flags of `ingot images import`. */
+export const importFlags = {
   os: { type: 'string' },
   release: { type: 'string' },
   arch: { type: 'string' },

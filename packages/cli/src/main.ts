@@ -4,7 +4,10 @@
  */
 import { ApiError, type ClientOptions } from './client.ts';
 import { UsageError } from './args.ts';
-import { events, machines, racks, users } from './api-commands.ts';
+import { machines, racks, users } from './api-commands.ts';
+import { events } from './events-command.ts';
+import { completion, completeWords } from './completion.ts';
+import { EXIT } from './exit-codes.ts';
 import { lab } from './lab.ts';
 import { images } from './images-commands.ts';
 import { keys } from './keys-commands.ts';
@@ -26,7 +29,11 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
            --storage GiB --tags a,b --zone Z --pool P --power-type T --power-params JSON --rack ID --ready]
   machines allocate [--name --arch --cpus --mem --storage --tags --not-tags --zone --pool]
   machines deploy ID [--os debian --release bookworm --kernel K --user-data TEXT --ephemeral]
-  machines release|commission|abort|mark-broken|mark-fixed ID [--comment TEXT]
+           [--user-data-file FILE --package P … --run CMD … --file LOCAL:/REMOTE[:MODE] …]
+  machines release ID [--erase quick|full] | commission ID
+           deploy, commission and release take --wait [--timeout 60m]: follow the steps live,
+           then exit 0 done, 3 failed, 4 timed out (1: the controller refused or is unreachable)
+  machines abort|mark-broken|mark-fixed ID [--comment TEXT]
   machines lock|unlock|delete ID
   machines power ID on|off|cycle|status
   racks list | enroll-token
@@ -36,6 +43,7 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
   users list | create NAME [--role admin|user]
   keys list | add FILE.pub|- | remove ID      your SSH keys, installed on machines you deploy
   events [--machine ID] [--follow] [--limit N]
+  completion bash|zsh                      shell completion: source <(ingot completion bash)
 
 Virtual lab (root; QEMU VMs behind ipmi_sim and Redfish BMCs, PXE-booting from a lab rack agent):
   lab up [--machines N (default 2)] [--uefi] [--data DIR (default .data/lab)] [--controller-grpc HOST:PORT]
@@ -84,6 +92,10 @@ export async function main(argv: string[]): Promise<number> {
       return keys(args, client, global.json, out);
     case 'lab':
       return lab(args, client, out);
+    case 'completion':
+      return completion(args, out);
+    case '__complete':
+      return completeWords(args, client, out);
     case undefined:
     case 'help':
     case '--help':
@@ -102,8 +114,11 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (e instanceof UsageError) {
       process.stderr.write(`ingot: ${e.message}\n\n${USAGE}`);
-      process.exitCode = 2;
-    } else if (e instanceof ApiError || (e instanceof Error && e.name === 'AgentStartError')) {
+      process.exitCode = EXIT.usage;
+    } else if (e instanceof ApiError) {
+      process.stderr.write(`ingot: ${e.message}\n${e.hint === undefined ? '' : `  ${e.hint}\n`}`);
+      process.exitCode = EXIT.api;
+    } else if (e instanceof Error && e.name === 'AgentStartError') {
       process.stderr.write(`ingot: ${e.message}\n`);
       process.exitCode = 1;
     } else {

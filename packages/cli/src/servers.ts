@@ -30,7 +30,8 @@ function untilSignal(): Promise<string> {
   });
 }
 
-const controllerFlags = {
+/** Flags of `ingot controller` (also read by shell completion). */
+export const controllerFlags = {
   data: { type: 'string' },
   http: { type: 'string' },
   grpc: { type: 'string' },
@@ -85,7 +86,8 @@ export async function runController(argv: string[]): Promise<number> {
   return 0;
 }
 
-const agentFlags = {
+/** Flags of `ingot agent`. */
+export const agentFlags = {
   controller: { type: 'string', multiple: true },
   'enroll-token': { type: 'string' },
   data: { type: 'string' },
@@ -157,7 +159,8 @@ export async function runAgent(argv: string[]): Promise<number> {
   return 0;
 }
 
-const upFlags = {
+/** Flags of `ingot up`. */
+export const upFlags = {
   data: { type: 'string' },
   http: { type: 'string' },
   grpc: { type: 'string' },
@@ -216,6 +219,8 @@ export async function runUp(argv: string[]): Promise<number> {
       `  Rack agent:  enrolled, machine-facing HTTP on ${agent.httpAddress.host}:${agent.httpAddress.port}`,
       `  Try:         export INGOT_URL=${controller.httpUrl} INGOT_API_KEY=$(cat ${controller.adminKeyFile})`,
       `               pnpm ingot racks list`,
+      `  Web UI:      ${controller.httpUrl}/  (sign in as admin after setting a password:`,
+      `               INGOT_URL=${controller.httpUrl} INGOT_API_KEY=$(cat ${controller.adminKeyFile}) pnpm ingot users set-password admin)`,
       `Press Ctrl-C to stop.`,
       '',
     ].join('\n'),
