@@ -14,6 +14,7 @@ import { registerSubnetRoutes } from './subnets.ts';
 import { registerImageRoutes } from './images.ts';
 import { registerSshKeyRoutes } from './ssh-keys.ts';
 import { createMetadataApi } from './metadata.ts';
+import { createMaasApi, MAAS_API_PREFIX } from './maas/maas-api.ts';
 import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-files.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
 
@@ -47,6 +48,7 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   // Machines' metadata service: outside /api/v1, so API-key auth never applies; it checks the
   // machine's OAuth token itself (docs/deploy-contract.md).
   app.route('/', createMetadataApi(deps.metadata, { maxBodyBytes: deps.maxBodyBytes, logger }));
+  app.route(MAAS_API_PREFIX, createMaasApi(deps, logger)); // OAuth, not Bearer (docs/maas-api.md)
 
   app.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',

@@ -26,8 +26,11 @@ export interface ApiDeps {
   readonly sshKeys: SshKeyService;
   /** The machine-facing metadata service (`/MAAS/metadata`, OAuth, not API keys). */
   readonly metadata: MetadataService;
-  /** Read-only queries (event listing) go straight to the store port. */
-  readonly store: Pick<Store, 'listEvents'>;
+  /**
+   * Read-only queries (event listing; the hardware and reservations the MAAS machine shape
+   * shows) go straight to the store port.
+   */
+  readonly store: Pick<Store, 'listEvents' | 'getMachineHardware' | 'listReservations'>;
   readonly clock: Clock;
   readonly heartbeatIntervalMs: number;
   /** Largest accepted request body. */

@@ -29,6 +29,7 @@ import {
 import { requireAdmin } from './require-admin.ts';
 import type { CreateMachineInput, DeployInput, UpdateMachineInput } from './machine-inputs.ts';
 import { retryMachineWrite } from './retry-machine-write.ts';
+import { previewAllocation } from './allocation-preview.ts';
 import { isSealedParams, sealPowerParams, type SecretBox } from './secret-box.ts';
 
 export type { CreateMachineInput, DeployInput, UpdateMachineInput } from './machine-inputs.ts';
@@ -303,6 +304,14 @@ export class MachineService {
     }
     this.#d.bus.publish(result.events);
     return ok(result.machine);
+  }
+
+  /** What {@link allocate} would pick now, without allocating it (MAAS's `dry_run`). */
+  async previewAllocation(
+    actor: Actor,
+    constraints: AllocationConstraints,
+  ): Promise<Result<Machine, DomainError>> {
+    return previewAllocation(this.#d.store, actor, constraints, this.#d.clock.now());
   }
 
   /** Deploys an allocated machine the actor owns. */

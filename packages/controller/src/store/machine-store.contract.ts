@@ -353,6 +353,19 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
         'notTags are none-of': { constraints: { notTags: ['gpu', 'ssd'] }, ids: ['charlie'] },
         zone: { constraints: { zone: 'z1' }, ids: ['alpha', 'charlie'] },
         pool: { constraints: { pool: 'p2' }, ids: ['charlie'] },
+        'systemId matches the id': { constraints: { systemId: 'bravo' }, ids: ['bravo'] },
+        'systemId of a locked machine': { constraints: { systemId: 'delta' }, ids: [] },
+        'systemId and name must both match': {
+          constraints: { name: 'bravo', systemId: 'charlie' },
+          ids: [],
+        },
+        'notInZones excludes': { constraints: { notInZones: ['z1'] }, ids: ['bravo'] },
+        'notInZones are none-of': { constraints: { notInZones: ['z1', 'z2'] }, ids: [] },
+        'empty notInZones: no constraint': {
+          constraints: { notInZones: [] },
+          ids: ['alpha', 'bravo', 'charlie'],
+        },
+        'notInPools excludes': { constraints: { notInPools: ['p1'] }, ids: ['charlie'] },
         'constraints combine': {
           constraints: { arch: 'amd64', zone: 'z1', notTags: ['gpu'], cpuCount: 8 },
           ids: ['charlie'],

@@ -8,7 +8,8 @@ import type { Database } from './schema.ts';
 
 /**
  * The id of the first (by id) `ready`, unlocked machine matching `c`: every given minimum, every
- * tag in `tags` and none in `notTags`; `name` matches the hostname or the id. Builds, never runs.
+ * tag in `tags` and none in `notTags`, no zone in `notInZones` nor pool in `notInPools`; `name`
+ * matches the hostname or the id, `systemId` the id. Builds, never runs.
  */
 export function allocationCandidate(
   db: Kysely<Database>,
@@ -25,12 +26,19 @@ export function allocationCandidate(
       eb.or([eb('hostname', '=', name), eb('machines.id', '=', name)]),
     );
   }
+  if (c.systemId !== undefined) candidate = candidate.where('machines.id', '=', c.systemId);
   if (c.arch !== undefined) candidate = candidate.where('arch', '=', c.arch);
   if (c.cpuCount !== undefined) candidate = candidate.where('cpu_count', '>=', c.cpuCount);
   if (c.memoryMib !== undefined) candidate = candidate.where('memory_mib', '>=', c.memoryMib);
   if (c.storageGib !== undefined) candidate = candidate.where('storage_gib', '>=', c.storageGib);
   if (c.zone !== undefined) candidate = candidate.where('zone', '=', c.zone);
   if (c.pool !== undefined) candidate = candidate.where('pool', '=', c.pool);
+  if (c.notInZones !== undefined && c.notInZones.length > 0) {
+    candidate = candidate.where('zone', 'not in', [...c.notInZones]);
+  }
+  if (c.notInPools !== undefined && c.notInPools.length > 0) {
+    candidate = candidate.where('pool', 'not in', [...c.notInPools]);
+  }
   for (const tag of c.tags ?? []) {
     candidate = candidate.where((eb) =>
       eb.exists(

@@ -94,7 +94,10 @@ export interface Machine {
  * "any". `cpuCount`, `memoryMib` and `storageGib` are minimums.
  */
 export interface AllocationConstraints {
+  /** The hostname or the id. */
   readonly name?: string | undefined;
+  /** The id only (MAAS's `system_id`); given with `name`, both must match. */
+  readonly systemId?: string | undefined;
   readonly arch?: Architecture | undefined;
   readonly cpuCount?: number | undefined;
   readonly memoryMib?: number | undefined;
@@ -103,6 +106,10 @@ export interface AllocationConstraints {
   readonly notTags?: readonly string[] | undefined;
   readonly zone?: string | undefined;
   readonly pool?: string | undefined;
+  /** Zones the machine must not be in. */
+  readonly notInZones?: readonly string[] | undefined;
+  /** Pools the machine must not be in. */
+  readonly notInPools?: readonly string[] | undefined;
 }
 
 /** Normalises a MAC address to lower-case colon form, or returns null if it is not one. */
