@@ -52,3 +52,35 @@ export function byteSize(value: string): number {
   if (bytes <= 0) throw new UsageError(`size must be above 0, got ${JSON.stringify(value)}`);
   return bytes;
 }
+
+/**
+ * Adds flags from `INGOT_<FLAG>` environment variables (`--deploy-timeout` ← `INGOT_DEPLOY_TIMEOUT`)
+ * for every flag not given on the command line, so a systemd unit's `EnvironmentFile=` can carry
+ * the configuration (deploy/systemd/*.env.example). Flags that repeat take several values
+ * separated by spaces or commas; boolean flags take `1`, `true` or `yes`. Empty values are unset.
+ */
+export function withEnvFlags(
+  argv: readonly string[],
+  options: Readonly<Record<string, { readonly type: string; readonly multiple?: boolean }>>,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const extra: string[] = [];
+  for (const [flag, option] of Object.entries(options)) {
+    if (argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))) continue;
+    const value = env[envName(flag)]?.trim();
+    if (value === undefined || value === '') continue;
+    if (option.type === 'boolean') {
+      if (/^(1|true|yes)$/i.test(value)) extra.push(`--${flag}`);
+    } else if (option.multiple === true) {
+      for (const v of value.split(/[\s,]+/).filter((s) => s !== '')) extra.push(`--${flag}`, v);
+    } else {
+      extra.push(`--${flag}`, value);
+    }
+  }
+  return [...argv, ...extra];
+}
+
+/** The environment variable of a flag: `deploy-timeout` → `INGOT_DEPLOY_TIMEOUT`. */
+export function envName(flag: string): string {
+  return `INGOT_${flag.toUpperCase().replace(/-/g, '_')}`;
+}

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { createJsonLogger, LOG_LEVELS, type LogLevel, type Logger } from '@ingot/common';
 import { startController, type ControllerConfig } from '@ingot/controller';
 import { defaultAgentConfig, startAgent } from '@ingot/rack-agent';
-import { byteSize, duration, hostPort, parse, UsageError } from './args.ts';
+import { byteSize, duration, hostPort, parse, UsageError, withEnvFlags } from './args.ts';
 import { call } from './client.ts';
 
 function logLevel(value: string | undefined): LogLevel {
@@ -69,9 +69,12 @@ function controllerConfig(
   };
 }
 
-/** `ingot controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]`. */
+/**
+ * `ingot controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]`; a flag
+ * not given falls back to its `INGOT_<FLAG>` environment variable (systemd `EnvironmentFile=`).
+ */
 export async function runController(argv: string[]): Promise<number> {
-  const { values } = parse(argv, controllerFlags);
+  const { values } = parse(withEnvFlags(argv, controllerFlags, process.env), controllerFlags);
   const logger = stderrLogger(logLevel(values['log-level']));
   const handle = await startController(controllerConfig(values), logger);
   process.stdout.write(
@@ -123,9 +126,12 @@ function dhcpListen(
   return port === 67 ? { port, proxyPort: 4011 } : { port };
 }
 
-/** `ingot agent --controller HOST:PORT --enroll-token T --data DIR [--interface IF …] [--http HOST:PORT]`. */
+/**
+ * `ingot agent --controller HOST:PORT --enroll-token T --data DIR [--interface IF …] [--http HOST:PORT]`;
+ * a flag not given falls back to its `INGOT_<FLAG>` environment variable.
+ */
 export async function runAgent(argv: string[]): Promise<number> {
-  const { values } = parse(argv, agentFlags);
+  const { values } = parse(withEnvFlags(argv, agentFlags, process.env), agentFlags);
   if (values.data === undefined) throw new UsageError('--data DIR is required');
   const controllers = values.controller ?? [];
   if (controllers.length === 0)

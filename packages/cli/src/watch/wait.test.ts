@@ -43,7 +43,7 @@ describe('WaitTracker and summary', () => {
     expect(exitCodeOf(outcome)).toBe(EXIT.failed);
     expect(summary('deploy', outcome, lab1, 47_300)).toBe(
       [
-        'failed_deployment at install.customise: install.customise failed: exit status 3: about-to-fail (lab-1, after 47.3 s)',
+        'failed_deployment at install.customise: exit status 3: about-to-fail (lab-1, after 47.3 s)',
         'log tail:',
         '    step install.customise: running 1 command',
         '    about-to-fail',

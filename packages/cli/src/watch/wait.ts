@@ -154,7 +154,12 @@ export function summary(
       return `${GOALS[action].done} ${name} in ${seconds}\n`;
     case 'failed': {
       const where = outcome.step === undefined ? '' : ` at ${outcome.step}`;
-      let text = `${outcome.status}${where}: ${outcome.message} (${name}, after ${seconds})\n`;
+      // The installer's messages repeat the step ("install.customise failed: …"): say it once.
+      const message =
+        outcome.step === undefined
+          ? outcome.message
+          : outcome.message.replace(`${outcome.step} failed: `, '');
+      let text = `${outcome.status}${where}: ${message} (${name}, after ${seconds})\n`;
       if (outcome.logTail !== undefined) {
         const lines = outcome.logTail.replace(/\s+$/, '').split('\n');
         const shown = lines.slice(-LOG_TAIL_LINES);
