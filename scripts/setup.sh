@@ -35,3 +35,5 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
 fi
 
 pnpm install --frozen-lockfile
+# The web UI (packages/ui) is built here, not committed: the controller serves packages/ui/dist.
+pnpm --filter @ingot/ui build

@@ -21,6 +21,8 @@ import { SubnetService } from './app/subnet-service.ts';
 import { ImageService } from './app/image-service.ts';
 import { SshKeyService } from './app/ssh-key-service.ts';
 import { MetadataService } from './app/metadata-service.ts';
+import { SessionService } from './app/session-service.ts';
+import { SignInLimiter } from './app/sign-in-limiter.ts';
 import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
@@ -39,6 +41,8 @@ export interface ControllerConfig {
   readonly heartbeatIntervalMs?: number | undefined;
   readonly sweepIntervalMs?: number | undefined;
   readonly maxBodyBytes?: number | undefined;
+  /** The built web UI served at `/` (default `packages/ui/dist`). */
+  readonly uiDir?: string | undefined;
 }
 
 /** A running controller. */
@@ -135,6 +139,8 @@ export async function startController(
       clock,
       heartbeatIntervalMs,
       maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
+      sessions: new SessionService({ store, bus, clock, limiter: new SignInLimiter(clock) }),
+      uiDir: config.uiDir,
     },
     logger.child({ component: 'api' }),
   );

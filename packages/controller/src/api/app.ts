@@ -17,6 +17,8 @@ import { createMetadataApi } from './metadata.ts';
 import { createMaasApi, MAAS_API_PREFIX } from './maas/maas-api.ts';
 import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-files.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
+import { isSignIn, registerSessionRoutes } from './sessions.ts';
+import { DEFAULT_UI_DIR, serveUi } from './ui-static.ts';
 
 const PROBLEM_TYPE = 'application/problem+json';
 
@@ -49,6 +51,8 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   // machine's OAuth token itself (docs/deploy-contract.md).
   app.route('/', createMetadataApi(deps.metadata, { maxBodyBytes: deps.maxBodyBytes, logger }));
   app.route(MAAS_API_PREFIX, createMaasApi(deps, logger)); // OAuth, not Bearer (docs/maas-api.md)
+  // The web UI at `/` (GET/HEAD on paths no API owns; see ui-static.ts).
+  app.use('*', serveUi(deps.uiDir ?? DEFAULT_UI_DIR));
 
   app.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',
@@ -84,7 +88,7 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   );
 
   app.use('/api/v1/*', async (c, next) => {
-    if (c.req.path === '/api/v1/openapi.json') return next();
+    if (c.req.path === '/api/v1/openapi.json' || isSignIn(c.req.method, c.req.path)) return next();
     const header = c.req.header('authorization') ?? '';
     // Racks read image files with their enrollment credentials (deploy-contract.md "Image files").
     if (/^Rack\s/i.test(header) && isImageFileRead(c.req.method, c.req.path)) {
@@ -118,6 +122,7 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   registerSubnetRoutes(app, deps);
   registerImageRoutes(app, deps);
   registerSshKeyRoutes(app, deps);
+  registerSessionRoutes(app, deps);
 
   app.notFound((c) =>
     send(problem(404, 'not-found', 'Not found', `no route for ${c.req.method} ${c.req.path}`)),

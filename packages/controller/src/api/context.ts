@@ -13,6 +13,7 @@ import type { SubnetService } from '../app/subnet-service.ts';
 import type { ImageService } from '../app/image-service.ts';
 import type { SshKeyService } from '../app/ssh-key-service.ts';
 import type { MetadataService } from '../app/metadata-service.ts';
+import type { SessionService } from '../app/session-service.ts';
 import type { User } from '../domain/user.ts';
 import { ProblemDto } from './dto.ts';
 
@@ -35,6 +36,10 @@ export interface ApiDeps {
   readonly heartbeatIntervalMs: number;
   /** Largest accepted request body. */
   readonly maxBodyBytes: number;
+  /** Password sign-in and session keys for the web UI. */
+  readonly sessions: SessionService;
+  /** The built web UI (`packages/ui/dist` by default). */
+  readonly uiDir?: string | undefined;
 }
 
 /** Hono environment: the authenticated user, set by the auth middleware. */

@@ -95,6 +95,12 @@ export interface Store {
   countUsers(): Promise<number>;
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** Removes an API key (a signed-out session). True if it existed. */
+  deleteApiKey(id: string): Promise<boolean>;
+  /** The stored password hash of a user, if they have a password. */
+  getPasswordHash(userId: string): Promise<string | undefined>;
+  /** Sets (or replaces) a user's password hash. */
+  setPasswordHash(userId: string, hash: string, nowMs: number): Promise<void>;
 
   insertEnrollmentToken(
     tokenHash: string,

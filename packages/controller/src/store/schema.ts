@@ -108,6 +108,7 @@ export interface Database {
     expires_at: number;
     used_at: number | null;
   };
+  user_passwords: { user_id: string; hash: string; updated_at: number };
   ssh_keys: {
     id: string;
     user_id: string;

@@ -15,6 +15,7 @@ import type { Dialect } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 import { allocationCandidate } from './sql-allocation.ts';
 import * as accounts from './sql-accounts.ts';
+import * as passwords from './sql-passwords.ts';
 import * as eventLog from './sql-events.ts';
 import * as racks from './sql-racks.ts';
 import * as subnets from './sql-subnets.ts';
@@ -299,6 +300,18 @@ export class SqlStore implements Store {
 
   async getApiKey(id: string): Promise<ApiKeyRecord | undefined> {
     return accounts.getApiKey(this.#db, id);
+  }
+
+  async deleteApiKey(id: string): Promise<boolean> {
+    return passwords.deleteApiKey(this.#db, id);
+  }
+
+  async getPasswordHash(userId: string): Promise<string | undefined> {
+    return passwords.getPasswordHash(this.#db, userId);
+  }
+
+  async setPasswordHash(userId: string, hash: string, nowMs: number): Promise<void> {
+    return passwords.setPasswordHash(this.#db, userId, hash, nowMs);
   }
 
   async insertEnrollmentToken(

@@ -5,6 +5,8 @@
 import { createJsonLogger } from '@ingot/common';
 import { createApi } from '../api/app.ts';
 import type { ApiApp } from '../api/context.ts';
+import { SessionService } from '../app/session-service.ts';
+import { SignInLimiter } from '../app/sign-in-limiter.ts';
 import type { ServiceFixture } from './service-fixture.ts';
 
 /** Options of {@link createTestApi}. */
@@ -13,6 +15,8 @@ export interface TestApiOptions {
   readonly maxBodyBytes?: number | undefined;
   /** Default 5000. */
   readonly heartbeatIntervalMs?: number | undefined;
+  /** The built web UI to serve at `/`; default `packages/ui/dist`. */
+  readonly uiDir?: string | undefined;
 }
 
 /** The app and what it logged at `error` level (an unhandled error in a handler, say). */
@@ -37,6 +41,13 @@ export function createTestApi(fixture: ServiceFixture, options: TestApiOptions =
       clock: fixture.clock,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
       maxBodyBytes: options.maxBodyBytes ?? 4_096,
+      sessions: new SessionService({
+        store: fixture.store,
+        bus: fixture.bus,
+        clock: fixture.clock,
+        limiter: new SignInLimiter(fixture.clock),
+      }),
+      uiDir: options.uiDir,
     },
     createJsonLogger((line) => logLines.push(line), 'error'),
   );

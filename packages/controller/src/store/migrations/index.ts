@@ -4,6 +4,7 @@
  * the one construct that differs between SQLite and PostgreSQL (auto-increment keys).
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { passwordsMigration } from './0006-passwords.ts';
 
 /** The SQL dialects the store runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -242,5 +243,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_passwords': passwordsMigration,
   };
 }
