@@ -122,14 +122,7 @@ export async function machines(
       });
       if ((values.mac ?? []).length === 0)
         throw new UsageError('--mac MAC is required (repeat for several NICs)');
-      let params: unknown = {};
-      if (values['power-params'] !== undefined) {
-        try {
-          params = JSON.parse(values['power-params']);
-        } catch {
-          throw new UsageError('--power-params must be a JSON object');
-        }
-      }
+      const params = powerParams(values['power-params']);
       const body = {
         hostname: values.hostname,
         arch: values.arch,
@@ -146,6 +139,40 @@ export async function machines(
         commission: values.ready === true ? false : undefined,
       };
       const m = await call(client, 'POST', '/api/v1/machines', body);
+      print(out, json, m, () => machineDetail(m));
+      return 0;
+    }
+    case 'update': {
+      const { values, positionals } = parse(rest, {
+        hostname: { type: 'string' },
+        arch: { type: 'string' },
+        mac: { type: 'string', multiple: true },
+        tags: { type: 'string' },
+        zone: { type: 'string' },
+        pool: { type: 'string' },
+        'power-type': { type: 'string' },
+        'power-params': { type: 'string' },
+        rack: { type: 'string' },
+      });
+      const id = one(positionals, 'machines update ID [--hostname H --power-type T …]');
+      if (values['power-params'] !== undefined && values['power-type'] === undefined)
+        throw new UsageError('--power-params goes with --power-type');
+      const body = {
+        hostname: values.hostname,
+        arch: values.arch,
+        macs: values.mac,
+        tags: list(values.tags),
+        zone: values.zone,
+        pool: values.pool,
+        power:
+          values['power-type'] === undefined
+            ? undefined
+            : { type: values['power-type'], params: powerParams(values['power-params']) },
+        rack: values.rack,
+      };
+      if (Object.values(body).every((v) => v === undefined))
+        throw new UsageError('nothing to change: give --hostname, --power-type, --tags …');
+      const m = await call(client, 'PATCH', `/api/v1/machines/${encodeURIComponent(id)}`, body);
       print(out, json, m, () => machineDetail(m));
       return 0;
     }
@@ -291,6 +318,18 @@ async function maybeWait(
     { client, machineId: id, action, issue, timeoutMs: duration(timeoutText), timeoutText, json },
     terminalIo(out),
   );
+}
+
+/** `--power-params JSON`: the BMC settings object (docs/operator-guide.md lists each driver's). */
+function powerParams(text: string | undefined): unknown {
+  if (text === undefined) return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v;
+  } catch {
+    // Reported below.
+  }
+  throw new UsageError(`--power-params must be a JSON object, such as '{"address":"10.0.0.5"}'`);
 }
 
 function one(args: readonly string[], usage: string): string {

@@ -30,6 +30,10 @@ const NESTED: Readonly<Record<string, Readonly<Record<string, readonly string[]>
       ...['--mac', '--hostname', '--arch', '--cpus', '--memory', '--storage', '--tags'],
       ...['--zone', '--pool', '--power-type', '--power-params', '--rack', '--ready'],
     ],
+    update: [
+      ...['--hostname', '--arch', '--mac', '--tags', '--zone', '--pool', '--power-type'],
+      ...['--power-params', '--rack'],
+    ],
     allocate: [
       ...['--name', '--arch', '--cpus', '--mem', '--storage', '--tags', '--not-tags'],
       ...['--zone', '--pool'],
@@ -47,7 +51,7 @@ const NESTED: Readonly<Record<string, Readonly<Record<string, readonly string[]>
   },
   racks: { list: [], 'enroll-token': [] },
   images: { list: [], show: [], delete: [], import: flags(importFlags) },
-  users: { list: [], create: ['--role'] },
+  users: { list: [], create: ['--role'], 'set-password': ['--password-stdin'] },
   keys: { list: [], add: [], remove: [] },
   lab: { up: flags(labFlags), status: ['--data'], down: ['--data'] },
   completion: { bash: [], zsh: [] },
@@ -56,7 +60,7 @@ const NESTED: Readonly<Record<string, Readonly<Record<string, readonly string[]>
 /** Subcommands whose positional argument is a machine. */
 const TAKES_MACHINE = [
   ...['show', 'deploy', 'release', 'commission', 'abort', 'mark-broken', 'mark-fixed'],
-  ...['lock', 'unlock', 'delete', 'power'],
+  ...['lock', 'unlock', 'delete', 'power', 'update'],
 ];
 
 /** Values of flags with a fixed set of choices. */

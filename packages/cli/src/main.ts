@@ -11,6 +11,7 @@ import { EXIT } from './exit-codes.ts';
 import { lab } from './lab.ts';
 import { images } from './images-commands.ts';
 import { keys } from './keys-commands.ts';
+import { apiKey } from './api-key-command.ts';
 import { setPassword } from './password-command.ts';
 import { runAgent, runController, runUp } from './servers.ts';
 
@@ -42,6 +43,7 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
   images import DIR|ARCHIVE(.tar[.gz|.zst]) [--os OS --release R --arch A --kernel-params P]
          [--boot-from OS/RELEASE (kernel+initrd of an imported image, for custom root images)]
   users list | create NAME [--role admin|user]
+  users api-key [--maas] [--name N]        a new API key for you (--maas: MAAS consumer:token:secret)
   users set-password NAME [--password-stdin]  web UI sign-in password (stdin or prompt)
   keys list | add FILE.pub|- | remove ID      your SSH keys, installed on machines you deploy
   events [--machine ID] [--follow] [--limit N]
@@ -75,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
   const out = (text: string): void => void process.stdout.write(text);
   if (command === 'users' && args[0] === 'set-password')
     return setPassword(args.slice(1), client, out);
+  if (command === 'users' && args[0] === 'api-key')
+    return apiKey(args.slice(1), client, global.json, out);
   switch (command) {
     case 'up':
       return runUp(args);

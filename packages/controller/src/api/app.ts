@@ -15,6 +15,7 @@ import { registerImageRoutes } from './images.ts';
 import { registerSshKeyRoutes } from './ssh-keys.ts';
 import { createMetadataApi } from './metadata.ts';
 import { createMaasApi, MAAS_API_PREFIX } from './maas/maas-api.ts';
+import { registerApiKeyRoute } from './maas/api-key-route.ts';
 import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-files.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
 import { isSignIn, registerSessionRoutes } from './sessions.ts';
@@ -122,6 +123,7 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   registerSubnetRoutes(app, deps);
   registerImageRoutes(app, deps);
   registerSshKeyRoutes(app, deps);
+  registerApiKeyRoute(app, deps);
   registerSessionRoutes(app, deps);
 
   app.notFound((c) =>

@@ -75,6 +75,32 @@ export class UserService {
     return ok({ user, apiKey: key });
   }
 
+  /**
+   * Mints another API key for the signed-in user (for a tool of theirs, or a MAAS client: the
+   * MAAS form of the key is the same key). Returned once; only its hash is kept.
+   */
+  async createApiKey(
+    actor: Actor,
+    name: string,
+  ): Promise<Result<{ id: string; apiKey: string }, DomainError>> {
+    if (actor.kind !== 'user')
+      return err({ kind: 'forbidden', detail: 'only users have API keys' });
+    if (!/^[\x20-\x7e]{1,64}$/.test(name)) {
+      return err({ kind: 'invalid', field: 'name', detail: 'names are 1–64 printable characters' });
+    }
+    const now = this.#d.clock.now();
+    const { key, record } = newKey(actor.user.id, name, now);
+    const events = await this.#d.store.transaction(async (tx) => {
+      await tx.insertApiKey(record);
+      return tx.appendEvents(
+        [newAuditEvent(actor, 'user.api-key', `Created API key ${record.id} (${name})`, now)],
+        now,
+      );
+    });
+    this.#d.bus.publish(events);
+    return ok({ id: record.id, apiKey: key });
+  }
+
   /** Lists users (admins see all; a user sees only themself). */
   async list(actor: Actor): Promise<User[]> {
     const users = await this.#d.store.listUsers();

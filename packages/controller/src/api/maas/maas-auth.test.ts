@@ -179,3 +179,37 @@ describe('small resources', () => {
     expect(none.status).toBe(404);
   });
 });
+
+describe('POST /api/v1/users/me/api-keys (ingot users api-key --maas)', () => {
+  it('mints a key shown once in both forms; the MAAS form signs MAAS requests as its user', async () => {
+    const res = await s.call('POST', '/api/v1/users/me/api-keys', {
+      as: 'bob',
+      json: { name: 'juju' },
+    });
+    expect(res.status).toBe(201);
+    const body = await readJson<{ api_key: string; maas_api_key: string; name: string }>(res);
+    expect(body.name).toBe('juju');
+    expect(body.maas_api_key).toMatch(/^[a-z0-9]{12}:[a-z0-9]{12}:[A-Za-z0-9_-]{43}$/);
+    expect(maasKeyOf(body.api_key)).toBe(body.maas_api_key);
+    const maas = await whoami(oauthHeader(oauthParams(body.maas_api_key)));
+    expect(await readJson(maas)).toMatchObject({ username: 'bob' });
+    const bearer = await s.f.users.authenticate(body.api_key);
+    expect(bearer.ok && bearer.value.username).toBe('bob');
+    const events = await s.f.store.listEvents({});
+    expect(events.map((e) => e.message)).toContain(
+      `Created API key ${body.maas_api_key.split(':')[0] ?? ''} (juju)`,
+    );
+    expect(JSON.stringify(events)).not.toContain(body.maas_api_key.split(':')[2]);
+  });
+
+  it('needs an Ingot key (401) and refuses a bad name (400)', async () => {
+    expect(
+      (await s.call('POST', '/api/v1/users/me/api-keys', { as: 'none', json: {} })).status,
+    ).toBe(401);
+    const bad = await s.call('POST', '/api/v1/users/me/api-keys', {
+      as: 'bob',
+      json: { name: '\u0007' },
+    });
+    expect(bad.status).toBe(400);
+  });
+});
