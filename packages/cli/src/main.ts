@@ -29,6 +29,7 @@ Servers:
 Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts):
   machines list [--status S] | show ID | create --mac MAC [--hostname H --arch A --cpus N --memory MiB
            --storage GiB --tags a,b --zone Z --pool P --power-type T --power-params JSON --rack ID --ready]
+  machines update ID [--hostname H --power-type T --power-params JSON --tags a,b --zone Z --pool P --rack ID]
   machines allocate [--name --arch --cpus --mem --storage --tags --not-tags --zone --pool]
   machines deploy ID [--os debian --release bookworm --kernel K --user-data TEXT --ephemeral]
            [--user-data-file FILE --package P … --run CMD … --file LOCAL:/REMOTE[:MODE] …]
