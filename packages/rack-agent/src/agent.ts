@@ -28,6 +28,8 @@ import { createSessionClient, type SessionStatus } from './rpc/session-client.ts
 import { openAgentStore, type AgentStore } from './state/agent-store.ts';
 import { createImageCache, type ImageCache } from './cache/image-cache.ts';
 import { filesInPlans, prefetchFiles } from './cache/prefetch.ts';
+import { createAgentMetrics } from './metrics/agent-metrics.ts';
+import { instrumentImageSource, instrumentPowerDriver } from './metrics/instrument.ts';
 
 /** How long applied command ids are remembered for deduplication. */
 const APPLIED_COMMAND_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -98,14 +100,26 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     createJsonLogger((line) => process.stderr.write(line), config.logLevel, {
       service: 'rack-agent',
     });
+  // Gauges read state that exists only later (store, cache, session): through `live`.
+  const live: { store?: AgentStore; images?: ImageCache; session?: () => SessionStatus } = {};
+  const metrics = createAgentMetrics({
+    outboxDepth: () => live.store?.outboxDepth() ?? 0,
+    sessionConnected: () => live.session?.().connected ?? false,
+    cacheInventory: () => live.images?.inventory(),
+  });
   // Built first: a duplicate driver type is a bug that must stop us before any side effect.
-  const registry = createPowerRegistry(deps.powerDrivers ?? defaultPowerDrivers(logger));
+  const registry = createPowerRegistry(
+    (deps.powerDrivers ?? defaultPowerDrivers(logger)).map((d) =>
+      instrumentPowerDriver(d, metrics),
+    ),
+  );
   const lifetime = new AbortController();
   const abortFromCaller = (): void => lifetime.abort();
   deps.signal?.addEventListener('abort', abortFromCaller, { once: true });
   if (deps.signal?.aborted === true) lifetime.abort();
 
   const store = openAgentStore({ dataDir: config.dataDir, clock });
+  live.store = store;
   let identity: RackIdentity;
   let http: HttpServerHandle;
   let tftp: TftpServerHandle | undefined;
@@ -135,6 +149,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     logger,
     signal: lifetime.signal,
     onNetworkConfig: (network) => dhcp?.setNetwork(network),
+    onReport: (request, report) =>
+      metrics.powerCommand(
+        request.driver,
+        request.action,
+        report.ok ? 'ok' : (report.errorKind ?? 'error'),
+      ),
     onPowerConfig: (machineId, driver, params) => {
       poller.set(machineId, driver, params);
     },
@@ -182,6 +202,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       onChange: () => reporter.inventory?.(),
     });
     reporter.images = images;
+    live.images = images;
     // Re-verify what is cached, then fetch what stored plans need; both in the background.
     void images
       .start()
@@ -195,6 +216,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       .catch((error: unknown) => logger.warn('prefetching stored plans failed', { error }));
     const app = createHttpApp(logger);
     app.route('/', createMachineApi({ store, recorder, logger }));
+    // Prometheus scrapes the agent here, before HTTP boot's catch-all GET (docs/metrics.md).
+    app.get('/metrics', async (c) =>
+      c.body(await metrics.render(), 200, { 'content-type': metrics.contentType }),
+    );
     // HTTP boot answers every other GET, so it is mounted last.
     const onBootFetch = createBootEventSink((event) => recorder.recordStatus(event), logger);
     if (config.dhcp !== undefined) {
@@ -207,7 +232,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
             dataDir: config.dataDir,
             httpPort: config.http.port,
           },
-          { store, recorder, clock, logger: logger.child({ service: 'dhcp' }) },
+          {
+            store,
+            recorder,
+            clock,
+            logger: logger.child({ service: 'dhcp' }),
+            observe: {
+              received: (type) => metrics.dhcpRequest(type),
+              replied: (type) => metrics.dhcpReply(type),
+            },
+          },
         );
       } catch (error: unknown) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -225,7 +259,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       logger,
       config: { imageDir: config.imageDir, httpPort: config.http.port },
       macForAddress: (ip) => dhcp?.macForAddress(ip),
-      images,
+      images: instrumentImageSource(images, metrics),
     });
     app.route(
       '/',
@@ -234,6 +268,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         onFetch: onBootFetch,
         logger,
         metadataProxy: { upstreamUrl: config.controllerHttpUrl, timeoutMs: 30_000 },
+        metrics: {
+          request: (status) => metrics.httpBootRequest(status),
+          bytesSent: (bytes) => metrics.httpBootBytes(bytes),
+        },
       }),
     );
     try {
@@ -256,7 +294,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
             createTransport: createUdpTransport,
             clock,
             logger: logger.child({ service: 'tftp' }),
-            onTransfer: (report) => reportTftpFetch(report, onBootFetch),
+            onTransfer: (report) => {
+              metrics.tftpTransfer(report);
+              reportTftpFetch(report, onBootFetch);
+            },
           },
         ).start(lifetime.signal);
       } catch (error: unknown) {
@@ -312,6 +353,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }),
   });
   reporter.send = (report) => session.sendPowerObservation(report);
+  live.session = () => session.status();
   reporter.inventory = () => session.sendCacheInventory();
   const sessionLoop = session.run(lifetime.signal).catch((error: unknown) => {
     logger.error('session loop crashed', { error });

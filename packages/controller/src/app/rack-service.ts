@@ -349,7 +349,7 @@ export class RackService {
           // Inside one transaction nothing else writes this machine, so `stale` cannot happen;
           // any other refusal means the report does not fit the status, which is fine to keep.
           this.#d.logger.warn('step event did not advance machine', {
-            machineId: machine.id,
+            machine_id: machine.id,
             error: outcome.error.kind,
           });
           continue;
@@ -389,7 +389,7 @@ export class RackService {
       message: failing
         ? `BMC unreachable or refusing (${result.errorKind}): ${result.message}`
         : `BMC answers again: power ${state}`,
-      data: { state, errorKind: result.errorKind },
+      data: { state, errorKind: result.errorKind, driver: machine.power?.type ?? null },
       occurredAtMs: result.observedAtMs,
     };
     this.#d.bus.publish(await this.#d.store.appendEvents([event], now));

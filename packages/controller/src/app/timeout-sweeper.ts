@@ -26,7 +26,7 @@ export async function sweepTimeouts(deps: {
     if (result.ok) count++;
     else
       deps.logger.warn('timeout sweep could not end status', {
-        machineId: machine.id,
+        machine_id: machine.id,
         error: result.error.kind,
       });
   }

@@ -73,7 +73,12 @@ export function createBootEventSink(
         data: { path: fetch.path, protocol: fetch.protocol, bytes: fetch.bytes },
       });
     } catch (error: unknown) {
-      logger.error('boot event not recorded', { step: fetch.step, path: fetch.path, error });
+      logger.error('boot event not recorded', {
+        machine_id: fetch.machineId,
+        step: fetch.step,
+        path: fetch.path,
+        error,
+      });
     }
   };
 }

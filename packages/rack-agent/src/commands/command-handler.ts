@@ -65,7 +65,7 @@ export function createCommandHandler(deps: CommandHandlerDeps): CommandHandler {
         const saved = store.saveBootPlan(command.plan);
         if (saved === 'stale') {
           logger.info('ignored an older boot plan', {
-            machineId: command.plan.machineId,
+            machine_id: command.plan.machineId,
             version: command.plan.version,
           });
         } else if (command.plan.files.length > 0) {

@@ -9,6 +9,7 @@ import type { LeaseAction } from '../domain/events.ts';
 import type { MacAddress } from '../domain/mac-address.ts';
 import type { Datagram, DatagramTransport } from '../net/datagram-transport.ts';
 import { decodeMessage, encodeMessage } from './codec/message.ts';
+import { messageTypeOf, type MessageType } from './codec/options.ts';
 import { handle } from './handler/handle.ts';
 import type { CompiledNetwork } from './handler/network.ts';
 import type { DhcpEffect, DropReason } from './handler/types.ts';
@@ -36,6 +37,10 @@ export interface DhcpServerEvents {
   readonly ack?: (notice: AckNotice) => void;
   readonly lease?: (change: LeaseChange) => void;
   readonly enlist?: (notice: EnlistNotice) => void;
+  /** A datagram arrived: its option-53 type, `other` without one, `undecodable` (metrics). */
+  readonly received?: (type: MessageType | 'other' | 'undecodable') => void;
+  /** A reply was handed to the kernel (metrics). */
+  readonly replied?: (type: MessageType | 'other') => void;
 }
 
 /** What the server needs. */
@@ -121,17 +126,20 @@ export function createDhcpServer(deps: DhcpServerDeps): DhcpServer {
     stats.received++;
     if (datagram.data.byteLength > MAX_DATAGRAM_BYTES) {
       count('oversized');
+      notify(deps.events?.received, 'undecodable');
       return;
     }
     const decoded = decodeMessage(datagram.data);
     if (!decoded.ok) {
       stats.decodeErrors++;
+      notify(deps.events?.received, 'undecodable');
       deps.logger.debug('dhcp: undecodable datagram', {
         from: datagram.remoteAddress,
         error: decoded.error.kind,
       });
       return;
     }
+    notify(deps.events?.received, messageTypeOf(decoded.value.options) ?? 'other');
     const nowMs = deps.clock.now();
     const result = handle(
       {
@@ -156,6 +164,7 @@ export function createDhcpServer(deps: DhcpServerDeps): DhcpServer {
       () => {
         inFlight--;
         stats.replied++;
+        notify(deps.events?.replied, messageTypeOf(reply.message.options) ?? 'other');
       },
       (error: unknown) => {
         inFlight--;

@@ -15,7 +15,7 @@ import type { AgentStore } from '../state/agent-store.ts';
 import { compileNetwork, type DhcpHandlerOptions, type LocalAddress } from './handler/network.ts';
 import { openLeaseFile } from './lease-file.ts';
 import { createLeaseBook } from './leases.ts';
-import { createDhcpServer, type DhcpListener } from './server.ts';
+import { createDhcpServer, type DhcpListener, type DhcpServerEvents } from './server.ts';
 
 /** DHCP settings. */
 export interface DhcpServiceConfig {
@@ -55,7 +55,14 @@ function localAddresses(interfaces: readonly string[]): LocalAddress[] {
 /** Starts DHCP. Rejects when a socket cannot be bound (port in use, no permission). */
 export async function startDhcpService(
   config: DhcpServiceConfig,
-  deps: { store: AgentStore; recorder: EventRecorder; clock: Clock; logger: Logger },
+  deps: {
+    store: AgentStore;
+    recorder: EventRecorder;
+    clock: Clock;
+    logger: Logger;
+    /** Told about every datagram and reply (the agent's metrics). */
+    observe?: Pick<DhcpServerEvents, 'received' | 'replied'>;
+  },
 ): Promise<DhcpService> {
   const { store, recorder, logger } = deps;
   const options = (): DhcpHandlerOptions => ({
@@ -101,6 +108,7 @@ export async function startDhcpService(
     clock: deps.clock,
     logger,
     events: {
+      ...deps.observe,
       ack: (a) => {
         recorder.recordStatus({
           ...(a.machineId === undefined ? {} : { machineId: a.machineId }),

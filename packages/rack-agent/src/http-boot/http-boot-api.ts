@@ -6,7 +6,8 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { IncomingMessage } from 'node:http';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from '@ingot/common';
 import { asBootStep, type BootFetch, type BootFetchListener } from '../boot/boot-events.ts';
 import type { BootResolver, ResolvedBootFile } from '../boot/resolver.ts';
@@ -24,6 +25,16 @@ export interface HttpBootDeps {
   readonly logger: Logger;
   /** When set, `/MAAS/metadata/*` is proxied to the controller (see `metadata-proxy.ts`). */
   readonly metadataProxy?: MetadataProxyConfig | undefined;
+  /** Told about every boot-file request and the body bytes sent (the agent's metrics). */
+  readonly metrics?: HttpBootMetrics | undefined;
+}
+
+/** What HTTP boot reports for metrics. */
+export interface HttpBootMetrics {
+  /** A `GET`/`HEAD` boot-file request was answered with `status`. */
+  request(status: number): void;
+  /** Body bytes written to a client (counted as the transfer ends, whole or not). */
+  bytesSent(bytes: number): void;
 }
 
 /**
@@ -40,7 +51,13 @@ export function createHttpBootApi(deps: HttpBootDeps) {
   if (deps.metadataProxy !== undefined) {
     app.route('/', createMetadataProxy({ config: deps.metadataProxy, logger: deps.logger }));
   }
-  return app.on(['GET', 'HEAD'], '/*', async (c) => {
+  // Files sent straight to the Node response leave Hono a marker, not the real status.
+  const observe: MiddlewareHandler = async (c, next) => {
+    await next();
+    const sent = c.res === RESPONSE_ALREADY_SENT ? nodeResponseOf(c.env)?.statusCode : undefined;
+    deps.metrics?.request(sent ?? c.res.status);
+  };
+  return app.on(['GET', 'HEAD'], '/*', observe, async (c) => {
     const target = requestTarget(c.req.url);
     const resolved = await deps.resolver.resolve({
       path: target,
@@ -58,14 +75,10 @@ export function createHttpBootApi(deps: HttpBootDeps) {
     if (file.content.kind === 'bytes') {
       const { data } = file.content;
       if (c.req.method === 'GET') fetch?.('succeeded', data.byteLength);
-      return send(
-        c,
-        file,
-        data.byteLength,
-        undefined,
-        (status, headers, start, end) =>
-          new Response(data.subarray(start, end + 1), { status, headers }),
-      );
+      return send(c, file, data.byteLength, undefined, (status, headers, start, end) => {
+        deps.metrics?.bytesSent(end - start + 1);
+        return new Response(data.subarray(start, end + 1), { status, headers });
+      });
     }
     const opened = await openRegularFile(file.content.path);
     if (opened === undefined) return problem(c, 404, `no boot file ${target}`);
@@ -77,6 +90,7 @@ export function createHttpBootApi(deps: HttpBootDeps) {
         body.handed = true;
         if (start === 0) fetch?.('started', sizeBytes);
         const onEnd = ({ complete, bytesSent }: FileBodyEnd): void => {
+          deps.metrics?.bytesSent(bytesSent);
           if (!complete) fetch?.('failed', bytesSent);
           else if (end === sizeBytes - 1) fetch?.('succeeded', end - start + 1);
         };

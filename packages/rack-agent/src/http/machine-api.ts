@@ -66,7 +66,7 @@ export function createMachineApi(deps: MachineApiDeps) {
         });
         deps.logger.debug('machine event recorded', {
           eventId: event.id,
-          machineId: event.machineId,
+          machine_id: event.machineId,
           step: event.step,
           result: event.result,
         });

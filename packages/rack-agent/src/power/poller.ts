@@ -86,7 +86,7 @@ export function createPowerPoller(deps: PowerPollerDeps): PowerPoller {
       // A driver bug must not stop the round; log without the parameters.
       const text = error instanceof Error ? error.message : String(error);
       deps.logger.error('power query threw', {
-        machineId,
+        machine_id: machineId,
         driver: target.driver,
         error: redactSecrets(text, target.params, driver.secretFields),
       });

@@ -18,6 +18,8 @@ export interface PowerCommandDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly setPowerOptions?: SetPowerOptions;
+  /** Told how every power command ended (the agent's metrics). */
+  readonly onReport?: ((request: PowerRequest, report: PowerReport) => void) | undefined;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function runPowerCommand(
   const { action, driver: driverType, machineId } = request;
   const step = `power.${action}`;
   const emits = action !== 'query';
-  const log = deps.logger.child({ machineId, action, driver: driverType });
+  const log = deps.logger.child({ machine_id: machineId, action, driver: driverType });
 
   if (emits) {
     deps.recorder.recordStatus({
@@ -52,6 +54,10 @@ export async function runPowerCommand(
 
   const result = await perform(deps, request, target, signal);
   const observedAtMs = deps.clock.now();
+  const finish = (report: PowerReport): PowerReport => {
+    deps.onReport?.(request, report);
+    return report;
+  };
   if (result.ok) {
     const { state, message, attempts, verified } = result.value;
     log.info('power action succeeded', { state, attempts, verified });
@@ -64,7 +70,7 @@ export async function runPowerCommand(
         data: { driver: driverType, state, attempts, verified },
       });
     }
-    return { machineId, ok: true, state, message, observedAtMs };
+    return finish({ machineId, ok: true, state, message, observedAtMs });
   }
 
   const { kind, message, attempts } = result.error;
@@ -78,7 +84,7 @@ export async function runPowerCommand(
       data: { driver: driverType, errorKind: kind, attempts },
     });
   }
-  return { machineId, ok: false, state: 'unknown', errorKind: kind, message, observedAtMs };
+  return finish({ machineId, ok: false, state: 'unknown', errorKind: kind, message, observedAtMs });
 }
 
 async function perform(
