@@ -21,6 +21,7 @@ import { SubnetService } from './app/subnet-service.ts';
 import { ImageService } from './app/image-service.ts';
 import { SshKeyService } from './app/ssh-key-service.ts';
 import { MetadataService } from './app/metadata-service.ts';
+import { AllocationNoteService } from './app/allocation-note-service.ts';
 import { SessionService } from './app/session-service.ts';
 import { SignInLimiter } from './app/sign-in-limiter.ts';
 import { createSecretBox } from './app/secret-box.ts';
@@ -29,6 +30,7 @@ import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import { openFsBlobStore } from './store/fs-blob-store.ts';
 import { attachEventStream } from './ws/event-stream.ts';
+import { createControllerMetrics } from './metrics/controller-metrics.ts';
 
 /** Everything a controller needs to start. Built by the CLI from flags and environment. */
 export interface ControllerConfig {
@@ -125,6 +127,11 @@ export async function startController(
     secrets,
   });
   late.notifier = rackServer;
+  const metrics = createControllerMetrics({
+    bus,
+    store,
+    rackSessions: () => rackServer.connectedRacks().length,
+  });
 
   const api = createApi(
     {
@@ -135,10 +142,12 @@ export async function startController(
       images,
       sshKeys,
       metadata,
+      allocationNotes: new AllocationNoteService({ store }),
       store,
       clock,
       heartbeatIntervalMs,
       maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
+      metrics,
       sessions: new SessionService({ store, bus, clock, limiter: new SignInLimiter(clock) }),
       uiDir: config.uiDir,
     },
@@ -180,6 +189,7 @@ export async function startController(
     createdAdmin: adminKey !== undefined,
     async close() {
       abort.abort();
+      metrics.close();
       closeWs();
       await rackServer.close();
       await new Promise<void>((resolve) => {

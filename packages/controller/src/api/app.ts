@@ -18,6 +18,7 @@ import { createMaasApi, MAAS_API_PREFIX } from './maas/maas-api.ts';
 import { registerApiKeyRoute } from './maas/api-key-route.ts';
 import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-files.ts';
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
+import { requestLog } from '../metrics/request-log.ts';
 import { isSignIn, registerSessionRoutes } from './sessions.ts';
 import { DEFAULT_UI_DIR, serveUi } from './ui-static.ts';
 
@@ -47,7 +48,16 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
     },
   });
 
+  // First: every request gets an id, an access-log line and a count (metrics/request-log.ts).
+  app.use('*', requestLog({ logger, observe: (r) => deps.metrics?.observeHttpRequest(r) }));
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // Prometheus scrapes without credentials, as usual on a management network (docs/metrics.md).
+  const metrics = deps.metrics;
+  if (metrics !== undefined) {
+    app.get('/metrics', async (c) =>
+      c.body(await metrics.render(), 200, { 'content-type': metrics.contentType }),
+    );
+  }
   // Machines' metadata service: outside /api/v1, so API-key auth never applies; it checks the
   // machine's OAuth token itself (docs/deploy-contract.md).
   app.route('/', createMetadataApi(deps.metadata, { maxBodyBytes: deps.maxBodyBytes, logger }));
@@ -138,7 +148,12 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
         problem(e.status, 'invalid', 'Invalid request', e.message || 'malformed request'),
       );
     }
-    logger.error('unhandled API error', { method: c.req.method, path: c.req.path, error: e });
+    logger.error('unhandled API error', {
+      request_id: c.get('requestId'),
+      method: c.req.method,
+      path: c.req.path,
+      error: e,
+    });
     return send(problem(500, 'internal', 'Internal error', 'the controller failed; see its log'));
   });
 

@@ -13,8 +13,10 @@ import type { SubnetService } from '../app/subnet-service.ts';
 import type { ImageService } from '../app/image-service.ts';
 import type { SshKeyService } from '../app/ssh-key-service.ts';
 import type { MetadataService } from '../app/metadata-service.ts';
+import type { AllocationNoteService } from '../app/allocation-note-service.ts';
 import type { SessionService } from '../app/session-service.ts';
 import type { User } from '../domain/user.ts';
+import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import { ProblemDto } from './dto.ts';
 
 /** Services the API needs. */
@@ -27,6 +29,8 @@ export interface ApiDeps {
   readonly sshKeys: SshKeyService;
   /** The machine-facing metadata service (`/MAAS/metadata`, OAuth, not API keys). */
   readonly metadata: MetadataService;
+  /** Allocation notes (MAAS `agent_name`, `owner_data`). */
+  readonly allocationNotes: AllocationNoteService;
   /**
    * Read-only queries (event listing; the hardware and reservations the MAAS machine shape
    * shows) go straight to the store port.
@@ -36,6 +40,8 @@ export interface ApiDeps {
   readonly heartbeatIntervalMs: number;
   /** Largest accepted request body. */
   readonly maxBodyBytes: number;
+  /** Prometheus metrics, served unauthenticated at `/metrics` (docs/metrics.md). */
+  readonly metrics?: ControllerMetrics | undefined;
   /** Password sign-in and session keys for the web UI. */
   readonly sessions: SessionService;
   /** The built web UI (`packages/ui/dist` by default). */
@@ -44,7 +50,7 @@ export interface ApiDeps {
 
 /** Hono environment: the authenticated user, set by the auth middleware. */
 export interface ApiEnv {
-  Variables: { user: User; actor: Actor };
+  Variables: { user: User; actor: Actor; requestId: string };
 }
 
 /** The typed app routes are registered on. */
