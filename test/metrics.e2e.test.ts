@@ -260,6 +260,32 @@ describe('/metrics on a real controller and rack agent', () => {
     expect(m.status).toBe(200);
   });
 
+  it('counts a power command the BMC settings make fail, on both sides, by driver', async () => {
+    const before = await scrape(site.controller.url);
+    const agentBefore = await scrape(site.agent.url);
+    // The webhook driver refuses parameters without a URL: a settings error, never retried.
+    const machine = await createReadyMachine(site, 4, { power: { type: 'webhook', params: {} } });
+    await api(site.controller.url, key, 'POST', '/api/v1/machines/allocate', {
+      name: machine.hostname,
+    });
+    const r = await api(site.controller.url, key, 'POST', `/api/v1/machines/${machine.id}/deploy`);
+    expect(r.status).toBe(202);
+    await waitForStep(site, key, machine.id, 'power.on', 'failed');
+    const webhookOn = { driver: 'webhook', action: 'on' };
+    const after = await waitFor('the power failure on /metrics', async () => {
+      const m = await scrape(site.controller.url);
+      return moved(before, m, 'ingot_power_failures_total', webhookOn) > 0 ? m : undefined;
+    });
+    expect(moved(before, after, 'ingot_power_failures_total', webhookOn)).toBe(1);
+    const agentAfter = await scrape(site.agent.url);
+    expect(
+      moved(agentBefore, agentAfter, 'ingot_power_commands_total', {
+        ...webhookOn,
+        result: 'settings',
+      }),
+    ).toBe(1);
+  });
+
   it('serves expositions with HELP and TYPE for every family, and histograms with +Inf', async () => {
     for (const url of [site.controller.url, site.agent.url]) {
       const families = await scrape(url);
