@@ -58,7 +58,10 @@ export function ProgressBar(props: {
       <progress max={1} value={v.fraction} aria-label="bytes written" />
       <span>
         {v.text} ({v.percent}%)
-        {v.bytesPerSecond !== undefined && ` · ${(v.bytesPerSecond / 1048576).toFixed(1)} MiB/s`}
+        {/* While writing: the rate and time left (once done, the row's duration says it). */}
+        {v.bytesPerSecond !== undefined &&
+          v.percent < 100 &&
+          ` · ${(v.bytesPerSecond / 1048576).toFixed(1)} MiB/s`}
         {v.remainingMs !== undefined &&
           v.percent < 100 &&
           ` · ${formatDuration(v.remainingMs)} left`}

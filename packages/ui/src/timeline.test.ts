@@ -82,11 +82,8 @@ describe('timeline', () => {
     expect(image?.firstProgress).toMatchObject({ done: 1000 });
     expect(image === undefined ? undefined : stepDurationMs(image, undefined, 0)).toBe(5000);
     const failed = t.steps.find((s) => s.state === 'failed' && s.step !== 'status');
-    expect(failed).toMatchObject({
-      label: 'Customisation',
-      message: 'command 1 exited 3',
-      logTail: expect.stringContaining('about-to-fail'),
-    });
+    expect(failed).toMatchObject({ label: 'Customisation', message: 'command 1 exited 3' });
+    expect(failed?.logTail).toContain('about-to-fail');
     // A single moment took the time since the previous row: DHCP 2 s after power-on.
     const [, power, dhcp] = t.steps;
     expect(dhcp === undefined ? undefined : stepDurationMs(dhcp, power, 0)).toBe(2000);

@@ -31,6 +31,7 @@ export function TimelineView(props: { timeline: Timeline }): ReactNode {
     <div
       className="timeline"
       data-testid="timeline"
+      data-operation={t.operation}
       data-outcome={t.outcome}
       data-status={t.status}
     >
@@ -76,7 +77,14 @@ export function TimelineView(props: { timeline: Timeline }): ReactNode {
               {s.state === 'failed' && s.logTail !== undefined && (
                 <details className="detail" open>
                   <summary>Log tail</summary>
-                  <pre className="log" data-testid="log-tail">
+                  <pre
+                    className="log"
+                    data-testid="log-tail"
+                    // The error is at the end of the log: show the end first.
+                    ref={(el) => {
+                      if (el !== null) el.scrollTop = el.scrollHeight;
+                    }}
+                  >
                     {s.logTail}
                   </pre>
                 </details>

@@ -1,0 +1,127 @@
+/**
+ * Issue 6, the web UI in a real browser (headless Debian Chromium through playwright-core)
+ * against a controller, a rack agent and a QEMU lab VM: sign in with a password set by
+ * `ingot users set-password`, find the machine in the table, allocate and deploy it in memory
+ * from its page and watch the timeline reach `deployed` live with no page load, release it, and
+ * deploy it to disk with a failing customisation command: the timeline shows the bytes written
+ * and the failing step with its log tail. Screenshots go to test/artifacts/ui/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api } from './harness/api.ts';
+import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import { commission } from './harness/deploy-scenario.ts';
+import {
+  ensureUiBuilt,
+  openUiBrowser,
+  setPasswordWithCli,
+  type UiBrowser,
+} from './harness/ui-browser.ts';
+import {
+  allocate,
+  deployFromForm,
+  machineStatus,
+  markPage,
+  openMachine,
+  pageStillMarked,
+  releaseFromForm,
+  shownStatus,
+  signIn,
+  timelineRow,
+} from './harness/ui-scenario.ts';
+
+const PASSWORD = 'lab-operator-password';
+
+describe('the web UI drives a lab deploy', () => {
+  let site: DeploySite;
+  let vm: LabMachine;
+  let ui: UiBrowser;
+  beforeAll(async () => {
+    const log = (m: string): void => console.log(m);
+    ensureUiBuilt(log);
+    site = await startDeploySite({ images: ['tiny'], log });
+    const first = site.machines[0];
+    if (first === undefined) throw new Error('the lab has no machine');
+    vm = first;
+    await commission(site, vm);
+    await setPasswordWithCli(site.controller.url, site.controller.adminKey, 'ops', PASSWORD);
+    ui = await openUiBrowser(`${site.controller.url}/`);
+  }, 1_800_000);
+  afterAll(async () => {
+    // Undefined when beforeAll failed part-way.
+    await (ui as UiBrowser | undefined)?.close();
+    await (site as DeploySite | undefined)?.close();
+  }, 120_000);
+
+  it('signs in with the password and finds the machine in the table', async () => {
+    await signIn(ui, 'ops', PASSWORD);
+    await openMachine(ui, vm);
+    expect(await shownStatus(ui)).toBe('ready');
+    expect(ui.page.url()).toBe(`${site.controller.url}/machines/${vm.machineId}`);
+    await ui.screenshot('01-machine-ready');
+  }, 120_000);
+
+  it('allocates and deploys in memory from the page; the timeline reaches deployed with no reload', async () => {
+    await markPage(ui);
+    const loads = ui.loads();
+    await allocate(ui);
+    const out = await deployFromForm(ui, {
+      image: 'ingot/tiny',
+      ephemeral: true,
+      timeoutMs: 300_000,
+      onRunning: async () => {
+        await ui.screenshot('02-deploying');
+      },
+    });
+    await ui.screenshot('03-deployed');
+    console.log(
+      `ui: deployed in memory via the browser in ${out.seconds.toFixed(1)} s\n${out.steps.join('\n')}`,
+    );
+    expect(out).toMatchObject({ status: 'deployed', outcome: 'succeeded' });
+    expect(out.steps[0]).toBe('status:succeeded');
+    expect(out.steps).toContain('power.on:succeeded');
+    expect(out.steps).toContain('dhcp.ack:succeeded');
+    expect(out.steps.at(-1)).toBe('status:succeeded');
+    // Live: the same page, never reloaded, followed the deploy from start to end.
+    expect(ui.loads()).toBe(loads);
+    expect(await pageStillMarked(ui)).toBe(true);
+    expect(await shownStatus(ui)).toBe('deployed');
+    expect(await machineStatus(site, vm)).toBe('deployed');
+  }, 400_000);
+
+  it('releases from the page', async () => {
+    await releaseFromForm(ui, 'none');
+    expect(await machineStatus(site, vm)).toBe('ready');
+  }, 400_000);
+
+  it('a failing disk deploy shows the image written, the failing step and its log tail', async () => {
+    await allocate(ui);
+    const out = await deployFromForm(ui, {
+      image: 'ingot/tiny',
+      commands: 'echo about-to-fail; exit 3',
+      timeoutMs: 400_000,
+    });
+    await ui.screenshot('04-failed');
+    expect(out).toMatchObject({ status: 'failed_deployment', outcome: 'failed' });
+    const image = await timelineRow(ui, 'install.image');
+    expect(image.state).toBe('succeeded');
+    expect(image.progress).toMatch(/ of .*\(100%\)/);
+    const failed = await timelineRow(ui, 'install.customise');
+    expect(failed.state).toBe('failed');
+    expect(failed.logTail).toContain('about-to-fail');
+    expect(await ui.page.getByTestId('status-message').innerText()).toContain('install.customise');
+    expect(await pageStillMarked(ui)).toBe(true);
+  }, 500_000);
+
+  it('signs out: the session key stops working', async () => {
+    const key = String(
+      await ui.page.evaluate("JSON.parse(sessionStorage.getItem('ingot.session')).key"),
+    );
+    expect((await api(site.controller.url, key, 'GET', '/api/v1/users/me')).status).toBe(200);
+    await ui.page.getByRole('button', { name: 'Sign out' }).click();
+    await ui.page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 30_000 });
+    expect((await api(site.controller.url, key, 'GET', '/api/v1/users/me')).status).toBe(401);
+    expect(
+      ui.errors().filter((e) => e.startsWith('pageerror') || e.includes('Content Security Policy')),
+    ).toEqual([]);
+  }, 60_000);
+});
