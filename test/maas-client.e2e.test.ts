@@ -97,6 +97,41 @@ describe('a real MAAS client (gomaasapi) against the controller, no VM', () => {
     expect(run.failure).toMatchObject({ step: 'allocate', kind: 'no-match', http_status: 409 });
   });
 
+  it('dry-run allocation answers with a match and leaves it Ready', async () => {
+    const run = await client([
+      'allocate',
+      '-dry-run',
+      '-tag',
+      'ssd',
+      '-not-tag',
+      'gpu',
+      '-cpu',
+      '2',
+      '-mem',
+      '4096',
+    ]);
+    expect(run.failure, run.stderr).toBeUndefined();
+    expect(asMachine(run.step('allocate')).system_id).toBe(machines[1]?.id);
+    const read = await client(['read', '-id', machines[1]?.id ?? '']);
+    expect(asMachine(read.step('read')).status_name).toBe('Ready');
+  });
+
+  it("keeps users to their own machines: another user cannot release juju's", async () => {
+    const id = machines[1]?.id ?? '';
+    const allocated = await client(['allocate', '-system-id', id]);
+    expect(asMachine(allocated.step('allocate')).status_name).toBe('Allocated');
+    const otherKey = await maasApiKey(site.controller.url, await createUser(site, 'other'));
+    const refused = await client(['release', '-id', id], otherKey);
+    expect(refused.failure).toMatchObject({ step: 'release', kind: 'bad-request' });
+    expect(asMachine((await client(['read', '-id', id])).step('read')).status_name).toBe(
+      'Allocated',
+    );
+    const unknown = await client(['release', '-id', 'no-such-machine']);
+    expect(unknown.failure).toMatchObject({ kind: 'bad-request', http_status: 400 });
+    expect((await client(['release', '-id', id])).failure).toBeUndefined();
+    expect(asMachine((await client(['read', '-id', id])).step('read')).status_name).toBe('Ready');
+  });
+
   it('allocates by constraints, deploys with user data, sees Deployed, releases', async () => {
     const userData = join(site.controllerDir, 'user-data.sh');
     writeFileSync(userData, '#!/bin/sh\necho hello from juju\n');
@@ -107,6 +142,12 @@ describe('a real MAAS client (gomaasapi) against the controller, no VM', () => {
         'cycle',
         ...['-arch', 'amd64', '-cpu', '4', '-mem', '8192', '-tag', 'gpu', '-not-tag', 'flaky'],
         ...['-zone', 'default', '-storage', 'root:100', '-agent-name', agentName],
+        ...[
+          '-owner-data',
+          `juju-model-uuid=${agentName}`,
+          '-owner-data',
+          'juju-is-controller=false',
+        ],
         ...['-user-data-file', userData, '-distro-series', 'bookworm'],
         ...['-interval', '500ms', '-deploy-timeout', '60s', '-release-timeout', '60s'],
       ],
@@ -134,6 +175,12 @@ describe('a real MAAS client (gomaasapi) against the controller, no VM', () => {
     expect(allocated.block_devices.map((d) => d.id)).toContain(root[0]);
 
     expect(asMachine(run.step('read')).status_name).toBe('Allocated');
+    // Juju tags its instances with owner data and finds them again by agent name.
+    expect(run.step('owner-data')['owner_data']).toEqual({
+      'juju-model-uuid': agentName,
+      'juju-is-controller': 'false',
+    });
+    expect(run.step('instances')['system_ids']).toEqual([allocated.system_id]);
     const deploying = asMachine(run.step('deploy'));
     expect(deploying.status_name).toBe('Deploying');
     expect(deploying.distro_series).toBe('bookworm');
@@ -156,6 +203,11 @@ describe('a real MAAS client (gomaasapi) against the controller, no VM', () => {
       `/api/v1/machines/${allocated.system_id}`,
     );
     expect(now.body).toMatchObject({ status: 'ready', owner: null });
+    // Released: no longer the model's instance, and its owner data is gone.
+    const after = await client(['instances', '-agent-name', agentName]);
+    expect(after.step('instances')['system_ids']).toEqual([]);
+    const read = await client(['read', '-id', allocated.system_id]);
+    expect(asMachine(read.step('read')).owner_data).toEqual({});
   });
 });
 

@@ -97,17 +97,27 @@ export async function maasCycle(
   const seconds: Record<string, number> = {};
 
   const inventory = await client('inventory', ['inventory']);
+  const model = randomUUID();
   const allocated = asMachine(
     (
       await client('allocate', [
         ...['allocate', '-arch', 'amd64', '-cpu', '2', '-mem', '1024'],
         ...['-tag', LAB_TAGS.join(','), '-not-tag', 'broken', '-storage', 'root:3'],
-        ...['-agent-name', randomUUID()],
+        ...['-agent-name', model],
       ])
     ).step('allocate'),
   );
   if (allocated.system_id !== vm.machineId) {
     throw new Error(`allocated ${allocated.system_id}, not the lab VM ${vm.machineId}`);
+  }
+  // As Juju's StartInstance: tag the instance with owner data, find it again by agent name.
+  await client('owner-data', [
+    ...['owner-data', '-id', vm.machineId],
+    ...['-set', `juju-model-uuid=${model}`, '-set', 'juju-is-controller=false'],
+  ]);
+  const found = (await client('instances', ['instances', '-agent-name', model])).step('instances');
+  if (JSON.stringify(found['system_ids']) !== JSON.stringify([vm.machineId])) {
+    throw new Error(`agent_name ${model} finds ${JSON.stringify(found['system_ids'])}`);
   }
 
   const marker = `ingot-maas-${randomBytes(6).toString('hex')}`;

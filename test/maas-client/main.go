@@ -14,8 +14,9 @@
 //
 //	maas-client -url http://127.0.0.1:5240/MAAS/ <command> [flags]
 //
-// Commands: inventory, list, allocate, read, deploy, wait, release, cycle (allocate → deploy →
-// wait Deployed → release, in one process as Juju would). Run a command with -h for its flags.
+// Commands: inventory, list, allocate, read, owner-data, instances, deploy, wait, release, cycle
+// (allocate → owner data → instances → deploy → wait Deployed → release, in one process as Juju
+// would). Run a command with -h for its flags.
 package main
 
 import (
@@ -149,14 +150,16 @@ func connect(baseURL string, timeout time.Duration) (gomaasapi.Controller, error
 }
 
 var commands = map[string]func(c gomaasapi.Controller, args []string) error{
-	"inventory": cmdInventory,
-	"list":      cmdList,
-	"allocate":  cmdAllocate,
-	"read":      cmdRead,
-	"deploy":    cmdDeploy,
-	"wait":      cmdWait,
-	"release":   cmdRelease,
-	"cycle":     cmdCycle,
+	"inventory":  cmdInventory,
+	"list":       cmdList,
+	"allocate":   cmdAllocate,
+	"read":       cmdRead,
+	"deploy":     cmdDeploy,
+	"wait":       cmdWait,
+	"release":    cmdRelease,
+	"cycle":      cmdCycle,
+	"owner-data": cmdOwnerData,
+	"instances":  cmdInstances,
 }
 
 func run(argv []string) error {
@@ -172,7 +175,7 @@ func run(argv []string) error {
 	}
 	rest := global.Args()
 	if len(rest) == 0 {
-		return usageError{"a command is required: inventory|list|allocate|read|deploy|wait|release|cycle"}
+		return usageError{"a command is required: inventory|list|allocate|read|owner-data|instances|deploy|wait|release|cycle"}
 	}
 	cmd, ok := commands[rest[0]]
 	if !ok {
