@@ -135,6 +135,52 @@ func cmdInventory(c gomaasapi.Controller, args []string) error {
 	return nil
 }
 
+// cmdNetworks reads what Juju's provider reads for networking and DNS: spaces (and their
+// subnets), fabrics with their VLANs, domains, static routes.
+func cmdNetworks(c gomaasapi.Controller, args []string) error {
+	fs := flag.NewFlagSet("networks", flag.ContinueOnError)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	spaces, err := c.Spaces()
+	if err != nil {
+		return fail("spaces", err)
+	}
+	var out []map[string]interface{}
+	for _, s := range spaces {
+		var cidrs []string
+		for _, sub := range s.Subnets() {
+			cidrs = append(cidrs, sub.CIDR())
+		}
+		out = append(out, map[string]interface{}{"id": s.ID(), "name": s.Name(), "subnets": nonNil(cidrs)})
+	}
+	emit("spaces", map[string]interface{}{"spaces": nonNilMaps(out)})
+	fabrics, err := c.Fabrics()
+	if err != nil {
+		return fail("fabrics", err)
+	}
+	out = nil
+	for _, f := range fabrics {
+		out = append(out, map[string]interface{}{"id": f.ID(), "name": f.Name(), "vlans": len(f.VLANs())})
+	}
+	emit("fabrics", map[string]interface{}{"fabrics": nonNilMaps(out)})
+	domains, err := c.Domains()
+	if err != nil {
+		return fail("domains", err)
+	}
+	var names []string
+	for _, d := range domains {
+		names = append(names, d.Name())
+	}
+	emit("domains", map[string]interface{}{"names": nonNil(names)})
+	routes, err := c.StaticRoutes()
+	if err != nil {
+		return fail("static-routes", err)
+	}
+	emit("static-routes", map[string]interface{}{"count": len(routes)})
+	return nil
+}
+
 func cmdList(c gomaasapi.Controller, args []string) error {
 	fs := flag.NewFlagSet("list", flag.ContinueOnError)
 	var ids, hostnames, macs, tags strList

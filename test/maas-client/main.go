@@ -159,6 +159,7 @@ var commands = map[string]func(c gomaasapi.Controller, args []string) error{
 	"release":    cmdRelease,
 	"cycle":      cmdCycle,
 	"owner-data": cmdOwnerData,
+	"networks":   cmdNetworks,
 	"instances":  cmdInstances,
 }
 
