@@ -60,6 +60,15 @@ async function curl(args: string[]): Promise<{ code: number; body: Buffer }> {
   }
 }
 
+/** The JSON `http request` lines a process wrote. */
+function accessLog(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l['msg'] === 'http request');
+}
+
 async function deployTo(site: Site, key: string, index: number, requestId?: string) {
   const machine = await createReadyMachine(site, index);
   await api(site.controller.url, key, 'POST', '/api/v1/machines/allocate', {
@@ -92,7 +101,7 @@ describe('/metrics on a real controller and rack agent', () => {
     // high port with no subnets configured, so it never answers (no traffic off loopback).
     site = await startSite(['--log-level', 'info'], {
       tftp,
-      args: ['--dhcp', String(dhcpPort)],
+      args: ['--dhcp', String(dhcpPort), '--log-level', 'info'],
     });
     key = await createUser(site, 'dana');
   });
@@ -170,12 +179,9 @@ describe('/metrics on a real controller and rack agent', () => {
     expect(sampleValue(agentAfter, 'ingot_controller_session_up')).toBe(1);
 
     // One JSON access-log line per request, carrying the request and machine ids.
-    const access = site.controller
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((l) => l['msg'] === 'http request' && l['request_id'] === 'deploy-good-1');
+    const access = accessLog(site.controller.output()).filter(
+      (l) => l['request_id'] === 'deploy-good-1',
+    );
     expect(access).toEqual([
       expect.objectContaining({
         level: 'info',
@@ -284,6 +290,23 @@ describe('/metrics on a real controller and rack agent', () => {
         result: 'settings',
       }),
     ).toBe(1);
+  });
+
+  it("logs a machine's metadata call under one request id on the agent and the controller", async () => {
+    // No X-Request-Id from the machine: the agent makes one and the proxy passes it on.
+    const path = '/MAAS/metadata/latest/meta-data/instance-id';
+    const res = await fetch(`${site.agent.url}${path}`);
+    expect(res.status).toBe(401);
+    const id = res.headers.get('x-request-id') ?? '';
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const onAgent = await waitFor('the agent access-log line', () =>
+      Promise.resolve(
+        accessLog(site.agent.output()).find((l) => l['request_id'] === id && l['path'] === path),
+      ),
+    );
+    expect(onAgent).toMatchObject({ level: 'info', method: 'GET', status: 401 });
+    const onController = accessLog(site.controller.output()).filter((l) => l['request_id'] === id);
+    expect(onController).toEqual([expect.objectContaining({ path, status: 401 })]);
   });
 
   it('serves expositions with HELP and TYPE for every family, and histograms with +Inf', async () => {

@@ -30,6 +30,7 @@ import { createImageCache, type ImageCache } from './cache/image-cache.ts';
 import { filesInPlans, prefetchFiles } from './cache/prefetch.ts';
 import { createAgentMetrics } from './metrics/agent-metrics.ts';
 import { instrumentImageSource, instrumentPowerDriver } from './metrics/instrument.ts';
+import { agentRequestLog } from './metrics/request-log.ts';
 
 /** How long applied command ids are remembered for deduplication. */
 const APPLIED_COMMAND_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -215,6 +216,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       )
       .catch((error: unknown) => logger.warn('prefetching stored plans failed', { error }));
     const app = createHttpApp(logger);
+    app.use('*', agentRequestLog(logger.child({ component: 'http' })));
     app.route('/', createMachineApi({ store, recorder, logger }));
     // Prometheus scrapes the agent here, before HTTP boot's catch-all GET (docs/metrics.md).
     app.get('/metrics', async (c) =>
