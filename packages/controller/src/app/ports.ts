@@ -12,6 +12,7 @@ import type { BootResource } from '../domain/image/boot-resource.ts';
 import type { SshKey } from '../domain/ssh-key.ts';
 import type { MetadataTokenRecord } from '../domain/metadata/token.ts';
 import type { MachineHardware } from '../domain/metadata/hardware.ts';
+import type { AllocationNotes } from '../domain/machine/allocation-notes.ts';
 
 /** A machine row as written on creation. */
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
@@ -183,6 +184,11 @@ export interface Store {
   /** Records the disks and NICs commissioning found, replacing earlier ones. */
   putMachineHardware(hardware: MachineHardware): Promise<void>;
   getMachineHardware(machineId: string): Promise<MachineHardware | undefined>;
+
+  /** A machine's allocation notes (agent name, owner data); empty when it has none. */
+  getAllocationNotes(machineId: string): Promise<AllocationNotes>;
+  /** Replaces a machine's allocation notes; empty notes remove them. */
+  putAllocationNotes(machineId: string, notes: AllocationNotes): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -15,6 +15,7 @@ import {
   type MachineAction,
 } from '../domain/machine/lifecycle.ts';
 import type { DeploymentChoice, Machine } from '../domain/machine/machine.ts';
+import { NO_NOTES } from '../domain/machine/allocation-notes.ts';
 import type { RackCommandBody } from '../domain/rack.ts';
 import { COMMISSIONING_IMAGE, type BootResourceFile } from '../domain/image/boot-resource.ts';
 import { actorName, type Actor } from './actor.ts';
@@ -176,6 +177,9 @@ export async function runTransition(
   const updated = await tx.updateMachine(machine.id, machine.version, patch, nowMs);
   if (updated === undefined) return err({ kind: 'stale', machineId: machine.id });
   if (issued !== undefined) await tx.putMetadataToken(issued.record);
+  // The allocation's notes (MAAS agent_name, owner_data) go with its owner.
+  if (effects.some((e) => e.kind === 'clear-owner'))
+    await tx.putAllocationNotes(machine.id, NO_NOTES);
 
   const transitionEvent: NewEvent = {
     id: uuid(),

@@ -109,6 +109,7 @@ export interface Database {
     used_at: number | null;
   };
   user_passwords: { user_id: string; hash: string; updated_at: number };
+  allocation_notes: { machine_id: string; agent_name: string | null; owner_data: string };
   ssh_keys: {
     id: string;
     user_id: string;

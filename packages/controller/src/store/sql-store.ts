@@ -24,6 +24,8 @@ import * as metadata from './sql-metadata.ts';
 import type { SshKey } from '../domain/ssh-key.ts';
 import type { MetadataTokenRecord } from '../domain/metadata/token.ts';
 import type { MachineHardware } from '../domain/metadata/hardware.ts';
+import type { AllocationNotes } from '../domain/machine/allocation-notes.ts';
+import * as notes from './sql-allocation-notes.ts';
 import type { BootResource } from '../domain/image/boot-resource.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
 import { machineColumns, machineFromRow } from './rows.ts';
@@ -463,6 +465,14 @@ export class SqlStore implements Store {
 
   async getMachineHardware(machineId: string): Promise<MachineHardware | undefined> {
     return metadata.getMachineHardware(this.#db, machineId);
+  }
+
+  async getAllocationNotes(machineId: string): Promise<AllocationNotes> {
+    return notes.getAllocationNotes(this.#db, machineId);
+  }
+
+  async putAllocationNotes(machineId: string, value: AllocationNotes): Promise<void> {
+    return notes.putAllocationNotes(this.#db, machineId, value);
   }
 
   async close(): Promise<void> {

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bootPlanBody, newEvent, newMachine, newUser } from '../testing/index.ts';
 import { openSqliteStore } from './sqlite.ts';
 import { describeAccountStoreContract } from './account-store.contract.ts';
+import { describeAllocationNotesStoreContract } from './allocation-notes.contract.ts';
 import { describeEventStoreContract } from './event-store.contract.ts';
 import { describeImageStoreContract } from './image-store.contract.ts';
 import { describeMachineStoreContract } from './machine-store.contract.ts';
@@ -42,6 +43,7 @@ for (const [name, open] of Object.entries(adapters)) {
   describeImageStoreContract(name, open);
   describeMetadataStoreContract(name, open);
   describeStoreTransactionContract(name, open);
+  describeAllocationNotesStoreContract(name, open);
 }
 
 describe('sqlite file store', () => {

@@ -8,6 +8,7 @@ import type { ApiApp } from '../api/context.ts';
 import { SessionService } from '../app/session-service.ts';
 import { SignInLimiter } from '../app/sign-in-limiter.ts';
 import type { ServiceFixture } from './service-fixture.ts';
+import { AllocationNoteService } from '../app/allocation-note-service.ts';
 
 /** Options of {@link createTestApi}. */
 export interface TestApiOptions {
@@ -37,6 +38,7 @@ export function createTestApi(fixture: ServiceFixture, options: TestApiOptions =
       images: fixture.images,
       sshKeys: fixture.sshKeys,
       metadata: fixture.metadata,
+      allocationNotes: new AllocationNoteService({ store: fixture.store }),
       store: fixture.store,
       clock: fixture.clock,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,

@@ -211,3 +211,45 @@ describe('other ops', () => {
     expect([noRack.status, noRack.headers['retry-after']]).toEqual([503, undefined]);
   });
 });
+
+describe('owner data and agent_name (kept with the allocation)', () => {
+  const read = async (id: string): Promise<Record<string, unknown>> =>
+    ok(await maasRequest(s.api, 'GET', `machines/${id}/`, { key: s.alice.apiKey }));
+  const ids = async (query: string): Promise<string[]> => {
+    const res = await maasRequest(s.api, 'GET', `machines/?${query}`, { key: s.alice.apiKey });
+    return (await readJson<{ system_id: string }[]>(res)).map((m) => m.system_id);
+  };
+
+  it('set_owner_data sets keys, an empty value removes one; release forgets them', async () => {
+    const set = await ok(
+      await post(`machines/${s.mine.id}/?op=set_owner_data`, [
+        ['juju-model-uuid', 'abc-123'],
+        ['juju-is-controller', 'true'],
+      ]),
+    );
+    expect(set.owner_data).toEqual({ 'juju-model-uuid': 'abc-123', 'juju-is-controller': 'true' });
+    await ok(await post(`machines/${s.mine.id}/?op=set_owner_data`, [['juju-is-controller', '']]));
+    expect((await read(s.mine.id)).owner_data).toEqual({ 'juju-model-uuid': 'abc-123' });
+    await ok(await post(`machines/${s.mine.id}/?op=release`));
+    expect((await read(s.mine.id)).owner_data).toEqual({});
+  });
+
+  it('set_owner_data: not yours 403, not allocated 409', async () => {
+    const form: [string, string][] = [['k', 'v']];
+    expect((await post(`machines/${s.ready.id}/?op=set_owner_data`, form)).status).toBe(403);
+    const admin = await post(`machines/${s.ready.id}/?op=set_owner_data`, form, s.f.admin.apiKey);
+    expect(admin.status).toBe(409);
+  });
+
+  it('allocate records agent_name; machines/?agent_name= finds it until release', async () => {
+    const res = await post('machines/?op=allocate', [
+      ['name', 'ready-1'],
+      ['agent_name', 'model-7'],
+    ]);
+    expect(res.status).toBe(200);
+    expect(await ids('agent_name=model-7')).toEqual([s.ready.id]);
+    expect(await ids('agent_name=model-8')).toEqual([]);
+    await ok(await post(`machines/${s.ready.id}/?op=release`));
+    expect(await ids('agent_name=model-7')).toEqual([]);
+  });
+});

@@ -17,10 +17,11 @@ export async function renderMachines(
   machines: readonly Machine[],
 ): Promise<JsonObject[]> {
   if (machines.length === 0) return [];
-  const [users, subnets, reservations] = await Promise.all([
+  const [users, subnets, reservations, notes] = await Promise.all([
     deps.users.list({ kind: 'system' }),
     deps.subnets.list(),
     deps.store.listReservations(),
+    deps.allocationNotes.forMachines(machines.map((m) => m.id)),
   ]);
   const names = new Map(users.map((u) => [u.id, u.username]));
   const byMac = new Map<string, Reservation>(reservations.map((r) => [r.mac, r]));
@@ -33,7 +34,7 @@ export async function renderMachines(
         hardware: await deps.store.getMachineHardware(machine.id),
         reservations: byMac,
         subnets,
-        ownerData: {},
+        ownerData: notes.get(machine.id)?.ownerData ?? {},
         domain: MAAS_DOMAIN,
       }),
     );

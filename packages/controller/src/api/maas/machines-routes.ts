@@ -46,7 +46,9 @@ export function registerMachineRoutes(app: MaasApp, deps: ApiDeps): void {
   const list: Op = async (c, p, actor) => {
     const ids = p.all('id');
     const machines = await deps.machines.list(actor, ids.length > 0 ? { ids } : {});
-    return c.json(await renderMachines(deps, machines.filter(machineFilter(p, MAAS_DOMAIN))));
+    const notes = await deps.allocationNotes.forMachines(machines.map((m) => m.id));
+    const shown = machines.filter(machineFilter(p, MAAS_DOMAIN, notes));
+    return c.json(await renderMachines(deps, shown));
   };
 
   const allocate: Op = async (c, p, actor) => {
@@ -56,6 +58,9 @@ export function registerMachineRoutes(app: MaasApp, deps: ApiDeps): void {
         ? await deps.machines.previewAllocation(actor, request.constraints)
         : await deps.machines.allocate(actor, request.constraints),
     );
+    if (!request.dryRun && request.agentName !== undefined) {
+      must(await deps.allocationNotes.setAgentName(actor, machine.id, request.agentName));
+    }
     const hardware = await deps.store.getMachineHardware(machine.id);
     const shaped = await renderMachine(deps, machine);
     const byType = constraintsByType(request.storage, disksOf(machine, hardware), (d) =>
@@ -138,6 +143,13 @@ export function registerMachineRoutes(app: MaasApp, deps: ApiDeps): void {
       const message = comment === '' ? verb : `${verb}: ${comment}`;
       return one(c, must(await deps.machines.act(actor, idOf(c), action, { message })));
     };
+  const setOwnerData: Op = async (c, p, actor) => {
+    const patch: Record<string, string> = {};
+    for (const name of p.names()) patch[name] = p.one(name) ?? '';
+    const id = idOf(c);
+    must(await deps.allocationNotes.setOwnerData(actor, id, patch));
+    return one(c, must(await deps.machines.get(actor, id)));
+  };
   const lock =
     (locked: boolean): Op =>
     async (c, _p, actor) =>
@@ -155,6 +167,7 @@ export function registerMachineRoutes(app: MaasApp, deps: ApiDeps): void {
       abort: act('abort', 'Aborted'),
       mark_broken: act('mark_broken', 'Marked broken'),
       mark_fixed: act('mark_fixed', 'Marked fixed'),
+      set_owner_data: setOwnerData,
       lock: lock(true),
       unlock: lock(false),
     }),

@@ -4,6 +4,7 @@
  * the one construct that differs between SQLite and PostgreSQL (auto-increment keys).
  */
 import { sql, type Kysely, type Migration } from 'kysely';
+import { maasAllocationNotes } from './0005-maas.ts';
 import { passwordsMigration } from './0006-passwords.ts';
 
 /** The SQL dialects the store runs on. */
@@ -243,6 +244,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_maas': maasAllocationNotes,
     '0006_passwords': passwordsMigration,
   };
 }
