@@ -238,5 +238,17 @@ export const domain = fields({
   name: str,
 });
 
+/** gomaasapi `space_2_0`. */
+export const space = fields({ resource_uri: str, id: int, name: str, subnets: list(subnet) });
+
+/** gomaasapi `fabric_2_0`. */
+export const fabric = fields({
+  resource_uri: str,
+  id: int,
+  name: str,
+  class_type: nullable(str),
+  vlans: list(vlan),
+});
+
 /** MAAS's `users/?op=whoami`. */
 export const whoami = fields({ username: str, email: str, is_superuser: bool, is_local: bool });

@@ -12,6 +12,11 @@ import { MaasError } from './maas-error.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
+/** Whether MAAS clients see an image: every one but Ingot's own commissioning environment. */
+export function isDeployable(image: Pick<BootResource, 'os' | 'release'>): boolean {
+  return !(image.os === COMMISSIONING_IMAGE.os && image.release === COMMISSIONING_IMAGE.release);
+}
+
 /** Decodes MAAS's base64 `user_data`; 400 when it is not base64. */
 export function decodeUserData(raw: string): string {
   const compact = raw.replace(/\s+/g, '');
@@ -31,7 +36,7 @@ export function resolveSeries(
   images: readonly BootResource[],
   arch: string,
 ): { os: string; release: string } {
-  const deployable = images.filter((i) => i.os !== COMMISSIONING_IMAGE.os && i.arch === arch);
+  const deployable = images.filter((i) => isDeployable(i) && i.arch === arch);
   const names = [...new Set(deployable.map((i) => `${i.os}/${i.release}`))].sort();
   if (series === undefined || series === '') {
     const only = names.length === 1 ? names[0] : undefined;

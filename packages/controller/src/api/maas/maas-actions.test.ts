@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readJson } from '../../testing/index.ts';
+import { DEFAULT_IMAGE, readJson } from '../../testing/index.ts';
 import { useMachineApiScenario } from '../../testing/use-machine-api-scenario.ts';
 import * as schema from './client-schema.ts';
 import { maasErrorFor } from './maas-error.ts';
@@ -52,6 +52,19 @@ describe('machines/{id}/?op=deploy', () => {
       userData: USER_DATA,
       ephemeral: false,
     });
+  });
+
+  it('deploys an image of os ingot by its release alone (the lab’s ingot/tiny)', async () => {
+    const tiny = await s.f.images.create(s.f.admin.actor, {
+      ...DEFAULT_IMAGE,
+      os: 'ingot',
+      release: 'tiny',
+    });
+    expect(tiny.ok).toBe(true);
+    const body = await ok(
+      await post(`machines/${s.mine.id}/?op=deploy`, [['distro_series', 'tiny']]),
+    );
+    expect(body).toMatchObject({ osystem: 'ingot', distro_series: 'tiny' });
   });
 
   it('deploys os/series in memory with ephemeral_deploy', async () => {

@@ -12,6 +12,7 @@ import type { ApiDeps } from '../context.ts';
 import { MaasError } from './maas-error.ts';
 import type { MaasEnv } from './maas-env.ts';
 import { registerMachineRoutes } from './machines-routes.ts';
+import { registerNetworkRoutes } from './network-routes.ts';
 import { authenticateMaas } from './oauth-auth.ts';
 import { registerResourceRoutes } from './resources-routes.ts';
 
@@ -43,7 +44,9 @@ export function createMaasApi(deps: ApiDeps, logger: Logger): Hono<MaasEnv> {
   app.use('*', async (c, next) => {
     const header = c.req.header('authorization');
     const local = c.req.path.slice(MAAS_API_PREFIX.length);
-    if (header === undefined && ANONYMOUS.has(local)) return next();
+    // MAAS answers its anonymous resources whatever the credentials (gomaasapi reads version/
+    // before it checks them with users/?op=whoami, and reports a bad key only from there).
+    if (ANONYMOUS.has(local)) return next();
     const { user, keyId } = await authenticateMaas(deps.users, header);
     c.set('user', user);
     c.set('actor', { kind: 'user', user });
@@ -53,6 +56,7 @@ export function createMaasApi(deps: ApiDeps, logger: Logger): Hono<MaasEnv> {
 
   registerResourceRoutes(app, deps);
   registerMachineRoutes(app, deps);
+  registerNetworkRoutes(app, deps);
 
   app.all('*', (c) => text(404, `Unknown API endpoint: ${c.req.method} ${c.req.path}`));
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readJson } from '../../testing/index.ts';
+import { DEFAULT_IMAGE, readJson } from '../../testing/index.ts';
 import { useMachineApiScenario } from '../../testing/use-machine-api-scenario.ts';
 import * as schema from './client-schema.ts';
 import { maasKeyOf } from './maas-key.ts';
@@ -94,10 +94,14 @@ describe('OAuth 1.0 PLAINTEXT with MAAS keys', () => {
     },
   );
 
-  it('version/ answers without a key, with gomaasapi’s fields', async () => {
+  it('version/ answers without a key, or with a wrong one (the 401 comes from whoami)', async () => {
     const res = await maasRequest(s.api, 'GET', 'version/');
     expect(res.status).toBe(200);
     expect(schema.version(await readJson(res), 'version')).toEqual([]);
+    const wrong = refusals['a wrong signature']?.();
+    const signed = await maasRequest(s.api, 'GET', 'version/', { authorization: wrong });
+    expect(signed.status).toBe(200);
+    expect((await whoami(wrong)).status).toBe(401);
   });
 
   it('anything else needs a key', async () => {
@@ -125,6 +129,38 @@ describe('small resources', () => {
     const items = await readJson<{ name: string }[]>(res);
     expect(schema.list(c.item)(items, c.path)).toEqual([]);
     if (c.names !== undefined) expect(items.map((i) => i.name)).toEqual(c.names);
+  });
+
+  it('boot-resources/ lists every image but the commissioning environment', async () => {
+    const tiny = await s.f.images.create(s.f.admin.actor, {
+      ...DEFAULT_IMAGE,
+      os: 'ingot',
+      release: 'tiny',
+    });
+    expect(tiny.ok).toBe(true);
+    const res = await maasRequest(s.api, 'GET', 'boot-resources/', { key: s.alice.apiKey });
+    const names = (await readJson<{ name: string }[]>(res)).map((r) => r.name).sort();
+    expect(names).toEqual(['debian/bookworm', 'ingot/tiny']);
+  });
+
+  it('spaces/, fabrics/ and static-routes/ in the client’s shape', async () => {
+    const created = await s.f.subnets.create(s.f.admin.actor, {
+      cidr: '172.31.7.0/24',
+      name: 'lab',
+    });
+    expect(created.ok).toBe(true);
+    const read = async (path: string): Promise<unknown[]> => {
+      const res = await maasRequest(s.api, 'GET', path, { key: s.alice.apiKey });
+      expect(res.status).toBe(200);
+      return readJson<unknown[]>(res);
+    };
+    const spaces = await read('spaces/');
+    expect(schema.list(schema.space)(spaces, 'spaces')).toEqual([]);
+    expect(spaces).toMatchObject([{ name: 'undefined', subnets: [{ cidr: '172.31.7.0/24' }] }]);
+    const fabrics = await read('fabrics/');
+    expect(schema.list(schema.fabric)(fabrics, 'fabrics')).toEqual([]);
+    expect(fabrics.map((f) => (f as { name: string }).name)).toEqual(['fabric-0', 'fabric-lab']);
+    expect(await read('static-routes/')).toEqual([]);
   });
 
   it('tags/ lists the tags machines carry', async () => {

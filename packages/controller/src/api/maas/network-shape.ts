@@ -13,10 +13,15 @@ export type Json =
 /** A JSON object. */
 export type JsonObject = { readonly [k: string]: Json };
 
+/** The fabric a subnet is on: one of its own, or `fabric-0` for no known subnet. */
+export function fabricName(subnet: Subnet | undefined): string {
+  return subnet === undefined ? 'fabric-0' : `fabric-${subnet.name}`;
+}
+
 /** The VLAN a subnet sits on (or fabric-0's untagged VLAN). */
 export function vlanShape(subnet: Subnet | undefined): JsonObject {
   const id = subnet === undefined ? stableId('vlan', 'fabric-0') : stableId('vlan', subnet.id);
-  const fabric = subnet === undefined ? 'fabric-0' : `fabric-${subnet.name}`;
+  const fabric = fabricName(subnet);
   return {
     id,
     name: 'untagged',

@@ -5,8 +5,8 @@
  * their own in Ingot: they are the names machines carry (plus MAAS's `default` zone and pool).
  */
 import type { Context } from 'hono';
-import { COMMISSIONING_IMAGE } from '../../domain/image/boot-resource.ts';
 import type { ApiDeps } from '../context.ts';
+import { isDeployable } from './deploy-params.ts';
 import { opOf } from './form-params.ts';
 import { MaasError } from './maas-error.ts';
 import { paths, type MaasApp, type MaasEnv } from './maas-env.ts';
@@ -117,7 +117,7 @@ export function registerResourceRoutes(app: MaasApp, deps: ApiDeps): void {
 
   app.on('GET', paths('/boot-resources'), async (c) => {
     noOp(c);
-    const images = (await deps.images.list()).filter((i) => i.os !== COMMISSIONING_IMAGE.os);
+    const images = (await deps.images.list()).filter(isDeployable);
     return c.json(
       images.map((i) => {
         const id = stableId('boot-resource', i.id);
