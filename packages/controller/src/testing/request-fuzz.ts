@@ -258,7 +258,7 @@ export function brokenValue(schema: JsonSchema, doc: OpenApiDocument): fc.Arbitr
 }
 
 /** `{"__proto__":…,"constructor":…, …rest}` from the JSON text of an object. */
-function withPollutingKeys(objectText: string): string {
+export function withPollutingKeys(objectText: string): string {
   const rest = objectText.slice(1);
   const head =
     '{"__proto__":{"polluted":true,"role":"admin"},"constructor":{"prototype":{"polluted":true}}';
