@@ -30,8 +30,19 @@ function ingot(
   timeoutMs = 600_000,
   key = site.userKey,
 ): Promise<Run> {
+  return run(site, process.execPath, ['--import', 'tsx', CLI, ...args], timeoutMs, key);
+}
+
+/** Runs a command with the operator's CLI environment; bounded by `timeoutMs`. */
+function run(
+  site: DeploySite,
+  program: string,
+  args: string[],
+  timeoutMs = 600_000,
+  key = site.userKey,
+): Promise<Run> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    const child = spawn(program, args, {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, INGOT_URL: site.controller.url, INGOT_API_KEY: key },
@@ -43,7 +54,8 @@ function ingot(
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('close', (code) => {
       clearTimeout(timer);
-      site.log(`ingot ${args.join(' ')} → exit ${String(code)}\n${stdout}${stderr}`);
+      const shown = program === process.execPath ? `ingot ${args.slice(3).join(' ')}` : args[1];
+      site.log(`${shown ?? program} → exit ${String(code)}\n${stdout}${stderr}`);
       done({ code, stdout, stderr });
     });
   });
@@ -82,7 +94,7 @@ describe('ingot machines deploy --wait', () => {
     expect((await ingot(site, ['machines', 'allocate', '--name', vm.name])).code).toBe(0);
     const r = await ingot(site, [
       ...['machines', 'deploy', vm.machineId, '--os', 'ingot', '--release', 'tiny'],
-      ...['--ephemeral', '--wait', '--timeout', '10m'],
+      ...['--ephemeral', '--wait', '--timeout', '9m'],
     ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expectInOrder(r.stdout, [
@@ -97,10 +109,10 @@ describe('ingot machines deploy --wait', () => {
     // The summary is the last line: the CLI stopped as soon as the machine was deployed.
     expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/^deployed /);
     expect((await site.machine(vm.machineId)).status).toBe('deployed');
-  }, 600_000);
+  }, 660_000);
 
   it('releases with --wait: exit 0 once the machine is ready', async () => {
-    const r = await ingot(site, ['machines', 'release', vm.machineId, '--wait']);
+    const r = await ingot(site, ['machines', 'release', vm.machineId, '--wait', '--timeout', '4m']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expectInOrder(r.stdout, [/deployed → releasing$/, /releasing → ready$/, /^released /]);
     expect((await site.machine(vm.machineId)).status).toBe('ready');
@@ -110,7 +122,7 @@ describe('ingot machines deploy --wait', () => {
     expect((await ingot(site, ['machines', 'allocate', '--name', vm.name])).code).toBe(0);
     const r = await ingot(site, [
       ...['machines', 'deploy', vm.machineId, '--os', 'ingot', '--release', 'tiny'],
-      ...['--run', 'echo about-to-fail; exit 3', '--wait'],
+      ...['--run', 'echo about-to-fail; exit 3', '--wait', '--timeout', '9m'],
     ]);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     expectInOrder(r.stdout, [
@@ -128,9 +140,12 @@ describe('ingot machines deploy --wait', () => {
     // Not a terminal: no carriage returns or escape sequences, only whole lines.
     expect(r.stdout).not.toMatch(/[\r\x1b]/);
     expect((await site.machine(vm.machineId)).status).toBe('failed_deployment');
-    const released = await ingot(site, ['machines', 'release', vm.machineId, '--wait']);
+    const released = await ingot(site, [
+      ...['machines', 'release', vm.machineId],
+      ...['--wait', '--timeout', '4m'],
+    ]);
     expect(released.code, released.stdout + released.stderr).toBe(0);
-  }, 600_000);
+  }, 660_000);
 
   it('--timeout passing first exits 4 and says the deploy goes on', async () => {
     expect((await ingot(site, ['machines', 'allocate', '--name', vm.name])).code).toBe(0);
@@ -143,8 +158,12 @@ describe('ingot machines deploy --wait', () => {
     expect(r.stdout).toContain(`follow it with: ingot events --follow --machine ${vm.machineId}`);
     // It did go on.
     await waitForStatus(site, vm.machineId, ['deployed'], 300_000);
-    expect((await ingot(site, ['machines', 'release', vm.machineId, '--wait'])).code).toBe(0);
-  }, 600_000);
+    const released = await ingot(site, [
+      ...['machines', 'release', vm.machineId],
+      ...['--wait', '--timeout', '4m'],
+    ]);
+    expect(released.code, released.stdout + released.stderr).toBe(0);
+  }, 660_000);
 
   it('an action the machine’s status does not allow: exit 1, the status and what is allowed', async () => {
     // As the admin, who may act on every machine: the status is what stands in the way.
@@ -159,4 +178,49 @@ describe('ingot machines deploy --wait', () => {
     expect(r.stderr).toMatch(/409 Conflict: machine \S+ is ready: release is not allowed/);
     expect(r.stderr).toMatch(/allowed now: ingot machines /);
   }, 60_000);
+
+  it('deploys to disk on a terminal: a progress bar redrawn in place, deployed, exit 0', async () => {
+    expect((await ingot(site, ['machines', 'allocate', '--name', vm.name])).code).toBe(0);
+    // `script` gives the CLI a pseudo-terminal, as an operator's shell would.
+    const command = [
+      process.execPath,
+      ...['--import', 'tsx', CLI, 'machines', 'deploy', vm.machineId],
+      ...['--os', 'ingot', '--release', 'tiny', '--wait', '--timeout', '9m'],
+    ].join(' ');
+    const r = await run(site, 'script', ['-qefc', command, '/dev/null']);
+    const text = r.stdout.replace(/\r\n/g, '\n');
+    expect(r.code, text + r.stderr).toBe(0);
+    // The bar is drawn over itself (carriage return, erase line) with bytes done / total …
+    expect(text).toMatch(
+      /\r\x1b\[K +\+\d+\.\d s {2}install\.image +\[[#.]{20}\] +\d+% {2}[\d.]+ \S+ \/ [\d.]+ \S+ /,
+    );
+    // … and its line is ended before the next step is printed.
+    expect(text).toMatch(/\] 100% [^\n]*\n +\+\d+\.\d s {2}install\.image +succeeded/);
+    expectInOrder(text, [
+      /install\.storage +succeeded/,
+      /install\.image +succeeded/,
+      /install\.bootloader +succeeded/,
+      /install\.reboot +/,
+      /deploying → deployed/,
+      new RegExp(`deployed ${vm.name} in \\d+\\.\\d s`),
+    ]);
+  }, 660_000);
+
+  it('releases with a quick erase and --wait: the erase step, then ready', async () => {
+    const r = await ingot(site, [
+      'machines',
+      'release',
+      vm.machineId,
+      '--erase',
+      'quick',
+      '--wait',
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expectInOrder(r.stdout, [
+      /deployed → releasing$/,
+      /^ +\+\d+\.\d s {2}erase +succeeded/,
+      /releasing → ready$/,
+      new RegExp(`^released ${vm.name} in `),
+    ]);
+  }, 660_000);
 });

@@ -17,6 +17,17 @@ const answers: Record<string, { status: number; body: unknown }> = {
       allowed: ['abort', 'mark_broken'],
     },
   },
+  '/api/v1/machines/m-3/release': {
+    status: 409,
+    body: {
+      type: 'https://ingot.dev/problems/invalid-transition',
+      title: 'Action not allowed in this status',
+      status: 409,
+      detail: 'machine m-3 is releasing: release is not allowed',
+      status_name: 'releasing',
+      allowed: ['released', 'release_failed', 'timeout', 'mark_broken'],
+    },
+  },
   '/api/v1/machines/m-2/deploy': {
     status: 409,
     body: {
@@ -68,6 +79,11 @@ describe('API errors', () => {
     expect(e.hint).toBe(
       'the machine is deploying; allowed now: ingot machines abort m-1 | ingot machines mark-broken m-1',
     );
+  });
+
+  it('409 while the machine is busy: only the operator’s actions, not the machine’s', async () => {
+    const e = await failure(call({ url, key: 'k' }, 'POST', '/api/v1/machines/m-3/release'));
+    expect(e.hint).toBe('the machine is releasing; allowed now: ingot machines mark-broken m-3');
   });
 
   it('409 locked: how to unlock', async () => {

@@ -54,15 +54,24 @@ function asProblem(body: unknown): ProblemDoc | undefined {
   };
 }
 
-/** The CLI command that performs a lifecycle action the API names in `allowed`. */
-function commandFor(action: string, machineId: string): string {
-  const cli: Record<string, string> = {
+/**
+ * The CLI command for a lifecycle action the API names in `allowed`, or undefined for the
+ * actions only the machine and the controller take (`released`, `timeout` …): those are not the
+ * operator's to run.
+ */
+function commandFor(action: string, machineId: string): string | undefined {
+  const cli: Readonly<Record<string, string>> = {
+    commission: `commission ${machineId}`,
+    allocate: 'allocate --name HOSTNAME',
+    deploy: `deploy ${machineId}`,
+    release: `release ${machineId}`,
     release_erase: `release ${machineId} --erase quick`,
+    abort: `abort ${machineId}`,
     mark_broken: `mark-broken ${machineId}`,
     mark_fixed: `mark-fixed ${machineId}`,
-    allocate: `allocate --name HOSTNAME`,
   };
-  return `ingot machines ${cli[action] ?? `${action.replace(/_/g, '-')} ${machineId}`}`;
+  const command = cli[action];
+  return command === undefined ? undefined : `ingot machines ${command}`;
 }
 
 /** What to do about a failed call: a sentence, or undefined when the detail says it all. */
@@ -87,10 +96,13 @@ export function hintFor(
         : 'list the machines you may see with `ingot machines list`';
     case 409:
       if (slug === 'invalid-transition' && machineId !== undefined) {
-        const allowed = (problem?.allowed ?? []).map((a) => commandFor(a, machineId));
+        const allowed = (problem?.allowed ?? [])
+          .map((a) => commandFor(a, machineId))
+          .filter((c) => c !== undefined);
+        const status = problem?.status_name ?? 'in another status';
         return allowed.length === 0
-          ? `the machine is ${problem?.status_name ?? 'busy'}: wait for it (ingot events --follow --machine ${machineId})`
-          : `the machine is ${problem?.status_name ?? 'in another status'}; allowed now: ${allowed.join(' | ')}`;
+          ? `the machine is ${status}: wait for it (ingot events --follow --machine ${machineId})`
+          : `the machine is ${status}; allowed now: ${allowed.join(' | ')}`;
       }
       if (slug === 'locked' && machineId !== undefined)
         return `unlock it first: ingot machines unlock ${machineId}`;
