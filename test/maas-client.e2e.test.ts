@@ -71,6 +71,15 @@ describe('a real MAAS client (gomaasapi) against the controller, no VM', () => {
     expect(run.step('tags')['names']).toEqual(expect.arrayContaining(['gpu', 'ssd', 'flaky']));
   });
 
+  it("answers Juju's network discovery: spaces, fabrics, domains, static routes", async () => {
+    const run = await client(['networks']);
+    expect(run.failure, run.stderr).toBeUndefined();
+    expect(run.step('spaces')['spaces']).toEqual(expect.any(Array));
+    expect(run.step('fabrics')['fabrics']).toEqual(expect.any(Array));
+    expect((run.step('domains')['names'] as string[]).length).toBeGreaterThan(0);
+    expect(run.step('static-routes')['count']).toEqual(expect.any(Number));
+  });
+
   it('refuses a key with a wrong secret: 401, which gomaasapi reports as a permission error', async () => {
     const [consumer, token] = maasKey.split(':');
     const run = await client(['inventory'], `${consumer}:${token}:not-the-secret`);
