@@ -9,7 +9,11 @@ import { followEvents } from './follow.ts';
  * A stand-in `/ws` on 127.0.0.1 that serves events 1..10 after the `after` asked for, and
  * drops the first connection after three events — as a controller restart or a proxy would.
  */
-function startStream(options: { dropAfter: number; status?: number }): Promise<{
+function startStream(options: {
+  dropAfter: number;
+  dropAlways?: boolean;
+  status?: number;
+}): Promise<{
   server: Server;
   url: string;
   connections: string[];
@@ -27,7 +31,10 @@ function startStream(options: { dropAfter: number; status?: number }): Promise<{
     wss.handleUpgrade(req, socket, head, (ws) => {
       let sent = 0;
       for (let seq = after + 1; seq <= 10; seq++) {
-        if (connections.length === 1 && sent === options.dropAfter) {
+        if (
+          (connections.length === 1 || options.dropAlways === true) &&
+          sent === options.dropAfter
+        ) {
           ws.terminate();
           return;
         }
@@ -87,6 +94,22 @@ describe('followEvents', () => {
     await expect(follow).rejects.toBeInstanceOf(ApiError);
     await expect(follow).rejects.toMatchObject({ status: 401, hint: /INGOT_API_KEY/ });
     expect(s.connections).toHaveLength(1);
+  });
+
+  it('gives up on a stream that is accepted and dropped at once, again and again', async () => {
+    const s = await startStream({ dropAfter: 0, dropAlways: true });
+    server = s.server;
+    await expect(
+      followEvents({
+        client: { url: s.url, key: 'k' },
+        after: 0,
+        signal: AbortSignal.timeout(20_000),
+        onEvent: () => false,
+        onNotice: () => undefined,
+        maxAttempts: 3,
+      }),
+    ).rejects.toThrow(/failed 3 times in a row/);
+    expect(s.connections).toHaveLength(3);
   });
 
   it('gives up after maxAttempts when nothing listens', async () => {

@@ -102,16 +102,21 @@ export function followEvents(options: FollowOptions): Promise<FollowEnd> {
       ws = socket;
       let alive = true;
       socket.on('open', () => {
-        failures = 0;
+        // `failures` is reset by a message or a pong, not by `open`: a stream that is accepted
+        // and dropped at once, again and again, still ends after `maxAttempts`.
         ping = setInterval(() => {
           if (!alive) return dropped('no answer to ping');
           alive = false;
           socket.ping();
         }, pingMs);
       });
-      socket.on('pong', () => (alive = true));
+      socket.on('pong', () => {
+        alive = true;
+        failures = 0;
+      });
       socket.on('message', (raw: Buffer) => {
         alive = true;
+        failures = 0;
         let json: unknown;
         try {
           json = JSON.parse(raw.toString('utf8'));
