@@ -1,8 +1,8 @@
 /** The signed-in app: header, navigation, live indicator, and the page for the current path. */
-import { useEffect, useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { createApiClient } from './api.ts';
 import { AppContext, type AppServices } from './app-context.ts';
-import { openEventStream, type LiveState } from './live.ts';
+import { openEventStream, type EventStream, type LiveState } from './live.ts';
 import { Link, navigate, usePath } from './router.tsx';
 import type { Session } from './session.ts';
 import { Machines } from './pages/machines.tsx';
@@ -42,30 +42,34 @@ function page(path: string): ReactNode {
 export function Shell(props: { session: Session; onSignedOut: () => void }): ReactNode {
   const { session, onSignedOut } = props;
   const path = usePath();
-  const services = useMemo<AppServices>(
-    () => ({
-      api: createApiClient(session.key, onSignedOut),
-      stream: openEventStream(session.key),
-      user: session.user,
-    }),
-    [session, onSignedOut],
-  );
-  const [live, setLive] = useState<LiveState>(services.stream.state());
+  // The latest sign-out handler, so that a new one does not rebuild the services.
+  const signedOut = useRef(onSignedOut);
+  signedOut.current = onSignedOut;
+  const api = useMemo(() => createApiClient(session.key, () => signedOut.current()), [session.key]);
+  // The socket is opened in an effect (and closed in its cleanup), never during render.
+  const [stream, setStream] = useState<EventStream | undefined>();
+  const [live, setLive] = useState<LiveState>('connecting');
   useEffect(() => {
-    setLive(services.stream.state());
-    const off = services.stream.onState(setLive);
+    const s = openEventStream(session.key);
+    setStream(s);
+    setLive(s.state());
+    const off = s.onState(setLive);
     return () => {
       off();
-      services.stream.close();
+      s.close();
     };
-  }, [services]);
+  }, [session.key]);
+  const services = useMemo<AppServices | undefined>(
+    () => (stream === undefined ? undefined : { api, stream, user: session.user }),
+    [api, stream, session.user],
+  );
   useEffect(() => {
     if (path === '/' || path === '/sign-in') navigate('/machines');
   }, [path]);
 
   const signOut = async (): Promise<void> => {
     try {
-      await services.api.request('DELETE', '/api/v1/sessions/current');
+      await api.request('DELETE', '/api/v1/sessions/current');
     } finally {
       onSignedOut();
     }
@@ -98,7 +102,7 @@ export function Shell(props: { session: Session; onSignedOut: () => void }): Rea
           Sign out
         </button>
       </header>
-      <main className="page">{page(path)}</main>
+      <main className="page">{services === undefined ? null : page(path)}</main>
     </AppContext.Provider>
   );
 }

@@ -9,6 +9,7 @@ import { useApp, useLive } from '../app-context.ts';
 import { ErrorBox, StatusBadge, Time } from '../components.tsx';
 import { Link } from '../router.tsx';
 import { buildTimeline } from '../timeline.ts';
+import { useRackNames } from '../use-rack-names.ts';
 import type { IngotEvent, Machine } from '../types.ts';
 import { MachineActions } from './machine-actions.tsx';
 import { TimelineView } from './timeline-view.tsx';
@@ -31,6 +32,7 @@ export function MachinePage(props: { id: string }): ReactNode {
   const [events, setEvents] = useState<IngotEvent[]>([]);
   const [error, setError] = useState<string | undefined>();
   const reload = useRef<number | undefined>(undefined);
+  const rackNames = useRackNames();
 
   const loadMachine = useCallback(async (): Promise<void> => {
     try {
@@ -119,7 +121,9 @@ export function MachinePage(props: { id: string }): ReactNode {
           {machine.rack_id === null ? (
             '–'
           ) : (
-            <Link to={`/racks/${machine.rack_id}`}>{machine.rack_id}</Link>
+            <Link to={`/racks/${machine.rack_id}`}>
+              {rackNames.get(machine.rack_id) ?? machine.rack_id}
+            </Link>
           )}
         </dd>
         <dt>Hardware</dt>

@@ -2,35 +2,15 @@
 import { useMemo, useState, type ReactNode } from 'react';
 import { ErrorBox, StatusBadge } from '../components.tsx';
 import { Link } from '../router.tsx';
-import { MACHINE_STATUSES, type Machine } from '../types.ts';
+import { machineMatches } from '../machine-search.ts';
+import { MACHINE_STATUSES } from '../types.ts';
 import { useMachines } from '../use-machines.ts';
-
-/** Whether `m` matches the search text (hostname, id, owner, tags, MACs, zone, pool, OS). */
-export function machineMatches(m: Machine, text: string): boolean {
-  const words = text
-    .toLowerCase()
-    .split(/\s+/)
-    .filter((w) => w.length > 0);
-  const hay = [
-    m.hostname,
-    m.id,
-    m.owner ?? '',
-    m.arch,
-    m.zone,
-    m.pool,
-    m.rack_id ?? '',
-    ...m.tags,
-    ...m.macs,
-    m.deployment === null ? '' : `${m.deployment.os}/${m.deployment.release}`,
-  ]
-    .join(' ')
-    .toLowerCase();
-  return words.every((w) => hay.includes(w));
-}
+import { useRackNames } from '../use-rack-names.ts';
 
 /** The machines page. */
 export function Machines(): ReactNode {
   const { machines, error } = useMachines();
+  const rackNames = useRackNames();
   const [status, setStatus] = useState('');
   const [text, setText] = useState('');
   const shown = useMemo(
@@ -113,7 +93,7 @@ export function Machines(): ReactNode {
                   {m.rack_id === null ? (
                     <span className="muted">–</span>
                   ) : (
-                    <Link to={`/racks/${m.rack_id}`}>{m.rack_id}</Link>
+                    <Link to={`/racks/${m.rack_id}`}>{rackNames.get(m.rack_id) ?? m.rack_id}</Link>
                   )}
                 </td>
                 <td>{m.arch}</td>
