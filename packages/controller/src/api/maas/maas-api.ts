@@ -13,6 +13,7 @@ import { MaasError } from './maas-error.ts';
 import type { MaasEnv } from './maas-env.ts';
 import { registerMachineRoutes } from './machines-routes.ts';
 import { registerNetworkRoutes } from './network-routes.ts';
+import { registerDescribeRoute } from './describe-route.ts';
 import { authenticateMaas } from './oauth-auth.ts';
 import { registerResourceRoutes } from './resources-routes.ts';
 
@@ -20,7 +21,7 @@ import { registerResourceRoutes } from './resources-routes.ts';
 export const MAAS_API_PREFIX = '/MAAS/api/2.0';
 
 /** Endpoints MAAS serves to anonymous callers too. */
-const ANONYMOUS = new Set(['/version', '/version/']);
+const ANONYMOUS = new Set(['/version', '/version/', '/describe', '/describe/']);
 
 function text(status: number, message: string, headers: Record<string, string> = {}): Response {
   return new Response(message, {
@@ -57,6 +58,7 @@ export function createMaasApi(deps: ApiDeps, logger: Logger): Hono<MaasEnv> {
   registerResourceRoutes(app, deps);
   registerMachineRoutes(app, deps);
   registerNetworkRoutes(app, deps);
+  registerDescribeRoute(app);
 
   app.all('*', (c) => text(404, `Unknown API endpoint: ${c.req.method} ${c.req.path}`));
 

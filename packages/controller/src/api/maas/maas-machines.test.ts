@@ -145,25 +145,25 @@ describe('machines/?op=allocate', () => {
     expect((await s.f.store.getMachine(other.id))?.status).toBe('ready');
   });
 
-  it('honours tags given comma-separated or repeated, and not_tags', async () => {
-    const gpu = await s.f.createMachine({ hostname: 'gpu-1', tags: ['gpu', 'ssd', 'nvme'] });
-    await s.f.createMachine({ hostname: 'gpu-2', tags: ['gpu', 'ssd'] });
+  it('honours tags given comma-separated or repeated (all-of), and not_tags', async () => {
+    const a = await s.f.createMachine({ hostname: 'tag-a', tags: ['gpu', 'ssd'] });
+    await s.f.createMachine({ hostname: 'tag-b', tags: ['nvme'] });
+    // Repeated keys are all-of: no machine has both gpu and nvme.
     const none = await post('machines/?op=allocate', [
-      ['tags', 'gpu,ssd'],
-      ['tags', 'fpga'],
+      ['tags', 'gpu'],
+      ['tags', 'nvme'],
     ]);
     expect(none.status).toBe(409);
-    const res = await post('machines/?op=allocate', [
+    const excluded = await post('machines/?op=allocate', [
       ['tags', 'gpu,ssd'],
-      ['tags', 'nvme'],
-      ['not_tags', 'fpga'],
-    ]);
-    expect((await readJson<Shaped>(res)).system_id).toBe(gpu.id);
-    const rest = await post('machines/?op=allocate', [
-      ['tags', 'gpu'],
       ['not_tags', 'ssd'],
     ]);
-    expect(rest.status).toBe(409);
+    expect(excluded.status).toBe(409);
+    const res = await post('machines/?op=allocate', [
+      ['tags', 'gpu,ssd'],
+      ['not_tags', 'fpga'],
+    ]);
+    expect((await readJson<Shaped>(res)).system_id).toBe(a.id);
   });
 
   it('honours zone, not_in_zone and not_in_pool (repeated) in the one allocation rule', async () => {
