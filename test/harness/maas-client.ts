@@ -200,7 +200,12 @@ export async function runMaasClient(
       if (line === '') continue;
       const step = parseLine(line);
       steps.push(step);
-      options.onStep?.(step);
+      try {
+        options.onStep?.(step);
+      } catch (e) {
+        // A reporting bug must not crash the run from inside a stream handler.
+        stderr += `onStep(${step.step}) threw: ${String(e)}\n`;
+      }
     }
   });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -236,9 +241,20 @@ export async function runMaasClient(
   };
 }
 
-/** A step's fields as the machine gomaasapi parsed (allocate, read, deploy, wait …). */
+/** Whether a step carries a whole machine (allocate, read, deploy, wait …). */
+export function isMachineStep(step: MaasStep): boolean {
+  return (
+    typeof step['system_id'] === 'string' &&
+    typeof step['status_name'] === 'string' &&
+    Array.isArray(step['tag_names']) &&
+    Array.isArray(step['interfaces']) &&
+    Array.isArray(step['block_devices'])
+  );
+}
+
+/** A step's fields as the machine gomaasapi parsed; throws when the step carries none. */
 export function asMachine(step: MaasStep): MaasMachine {
-  if (typeof step['system_id'] !== 'string') {
+  if (!isMachineStep(step)) {
     throw new Error(`step ${step.step} carries no machine: ${JSON.stringify(step)}`);
   }
   return step as unknown as MaasMachine;

@@ -18,6 +18,7 @@ import { commission } from './deploy-scenario.ts';
 import {
   asMachine,
   buildMaasClient,
+  isMachineStep,
   maasApiKey,
   runMaasClient,
   type MaasMachine,
@@ -177,7 +178,7 @@ export async function maasCycle(
 /** One client step as a report line. */
 function describe(s: MaasStep): string {
   if (!s.ok) return `${s.step} FAILED (${s.kind ?? '?'}): ${s.error ?? ''}`;
-  const m = typeof s['system_id'] === 'string' ? asMachine(s) : undefined;
+  const m = isMachineStep(s) ? asMachine(s) : undefined;
   switch (s.step) {
     case 'connect':
       return `connect: MAAS API ${String(s['version'])}, capabilities ${JSON.stringify(s['capabilities'])}`;
