@@ -197,10 +197,28 @@ describe('/metrics on a real controller and rack agent', () => {
   it('counts DHCP messages, TFTP and HTTP boot requests and bytes, and image cache lookups', async () => {
     const { machine } = await deployTo(site, key, 3);
     const mac = '52:54:00:00:00:03';
-    // The install plan's files are prefetched into the cache before a machine asks for them.
-    await waitFor('the plan files in the cache', async () =>
-      sampleValue(await scrape(site.agent.url), 'ingot_image_cache_files') >= 3 ? true : undefined,
-    );
+    const kernel = standInSha256('ephemeral-vmlinuz');
+    // The install plan's files are prefetched into the cache before a machine asks for them;
+    // the rack reports its cache to the controller once the kernel is verified there.
+    const { controller } = site;
+    await waitFor('the kernel in the rack cache', async () => {
+      const racks = await api<{ id: string }[]>(
+        controller.url,
+        controller.adminKey,
+        'GET',
+        '/api/v1/racks',
+      );
+      const id = racks.body[0]?.id ?? '';
+      const rack = await api<{ image_cache: { files: { sha256: string }[] } | null }>(
+        controller.url,
+        controller.adminKey,
+        'GET',
+        `/api/v1/racks/${id}`,
+      );
+      return rack.body.image_cache?.files.some((f) => f.sha256 === kernel) === true
+        ? true
+        : undefined;
+    });
     const before = await scrape(site.agent.url);
 
     const socket = createSocket('udp4');
@@ -222,7 +240,6 @@ describe('/metrics on a real controller and rack agent', () => {
     expect((await curl([`tftp://${tftp}/undionly.kpxe`])).body.length).toBe(loader.length);
     expect((await curl([`tftp://${tftp}/nosuchfile`])).code).not.toBe(0);
 
-    const kernel = standInSha256('ephemeral-vmlinuz');
     const script = await curl([`${site.agent.url}/ipxe/script?mac=${mac}`]);
     const image = await curl([`${site.agent.url}/images/${kernel}?mac=${mac}`]);
     expect(image.body.equals(standInBytes('ephemeral-vmlinuz'))).toBe(true);
