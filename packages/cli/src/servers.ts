@@ -36,6 +36,7 @@ export const controllerFlags = {
   http: { type: 'string' },
   grpc: { type: 'string' },
   db: { type: 'string' },
+  database: { type: 'string' },
   'commission-timeout': { type: 'string' },
   'deploy-timeout': { type: 'string' },
   'release-timeout': { type: 'string' },
@@ -47,13 +48,16 @@ function controllerConfig(
   values: ReturnType<typeof parse<typeof controllerFlags>>['values'],
 ): ControllerConfig {
   if (values.data === undefined) throw new UsageError('--data DIR is required');
+  if (values.database !== undefined && values.db !== undefined && values.database !== values.db)
+    throw new UsageError('--db and --database name the same setting: give one');
   const opt = (v: string | undefined): number | undefined =>
     v === undefined ? undefined : duration(v);
   return {
     dataDir: resolve(values.data),
     http: hostPort(values.http ?? '0.0.0.0:5240', '0.0.0.0'),
     grpc: hostPort(values.grpc ?? '0.0.0.0:5250', '0.0.0.0'),
-    db: values.db,
+    // `--database` is `--db` by another name (INGOT_DATABASE or INGOT_DB in the environment).
+    db: values.database ?? values.db,
     timeouts: {
       ...(values['commission-timeout'] === undefined
         ? {}
@@ -70,11 +74,19 @@ function controllerConfig(
 }
 
 /**
- * `ingot controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]`; a flag
- * not given falls back to its `INGOT_<FLAG>` environment variable (systemd `EnvironmentFile=`).
+ * `ingot controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT]
+ * [--db sqlite:FILE|postgres://USER@HOST:PORT/DB]` (`--database` is the same); a flag not given
+ * falls back to its `INGOT_<FLAG>` environment variable (systemd `EnvironmentFile=`).
  */
 export async function runController(argv: string[]): Promise<number> {
-  const { values } = parse(withEnvFlags(argv, controllerFlags, process.env), controllerFlags);
+  // --db and --database are one setting: either on the command line beats both variables.
+  const given = (flag: string): boolean =>
+    argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const env =
+    given('db') || given('database')
+      ? { ...process.env, INGOT_DB: undefined, INGOT_DATABASE: undefined }
+      : process.env;
+  const { values } = parse(withEnvFlags(argv, controllerFlags, env), controllerFlags);
   const logger = stderrLogger(logLevel(values['log-level']));
   const handle = await startController(controllerConfig(values), logger);
   process.stdout.write(

@@ -28,6 +28,7 @@ import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
+import { isPostgresUrl, openPostgresStore } from './store/postgres.ts';
 import { openFsBlobStore } from './store/fs-blob-store.ts';
 import { attachEventStream } from './ws/event-stream.ts';
 import { createControllerMetrics } from './metrics/controller-metrics.ts';
@@ -37,7 +38,7 @@ export interface ControllerConfig {
   readonly dataDir: string;
   readonly http: { readonly host: string; readonly port: number };
   readonly grpc: { readonly host: string; readonly port: number };
-  /** `sqlite:FILE` (default `sqlite:DATA/ingot.db`). */
+  /** `sqlite:FILE` (default `sqlite:DATA/ingot.db`) or `postgres://USER[:PASS]@HOST:PORT/DB`. */
   readonly db?: string | undefined;
   readonly timeouts?: Partial<StatusTimeouts> | undefined;
   readonly heartbeatIntervalMs?: number | undefined;
@@ -62,7 +63,8 @@ export interface ControllerHandle {
 async function openStore(config: ControllerConfig): Promise<Store> {
   const db = config.db ?? `sqlite:${join(config.dataDir, 'ingot.db')}`;
   if (db.startsWith('sqlite:')) return openSqliteStore(db.slice('sqlite:'.length));
-  throw new Error(`unsupported --db ${db}: use sqlite:FILE (PostgreSQL support is on the roadmap)`);
+  if (isPostgresUrl(db)) return openPostgresStore(db);
+  throw new Error(`unsupported --db ${db}: use sqlite:FILE or postgres://USER@HOST:PORT/DB`);
 }
 
 /** Starts a controller. Resolves when every listener is up. */

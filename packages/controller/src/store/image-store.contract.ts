@@ -1,8 +1,7 @@
 /** The boot-resource part of the `Store` contract: one resource per `os/release/arch`. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../app/ports.ts';
+import { describe, expect, it } from 'vitest';
 import type { BootResource } from '../domain/image/boot-resource.ts';
-import { T0, type OpenStore } from './store-contract-fixtures.ts';
+import { describeStoreContract, T0, type OpenStore } from './store-contract-fixtures.ts';
 
 function newBootResource(overrides: Partial<BootResource> = {}): BootResource {
   return {
@@ -22,17 +21,7 @@ function newBootResource(overrides: Partial<BootResource> = {}): BootResource {
 
 /** Registers this part of the `Store` contract for the store `open` returns. */
 export function describeImageStoreContract(name: string, open: OpenStore): void {
-  describe(`Store contract: ${name}`, () => {
-    let store: Store;
-
-    beforeEach(async () => {
-      store = await open();
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
-
+  describeStoreContract(name, open, (store) => {
     describe('boot resources', () => {
       it('round-trips every field, found by id and by os/release/arch', async () => {
         const r = newBootResource({
@@ -41,13 +30,13 @@ export function describeImageStoreContract(name: string, open: OpenStore): void 
             { role: 'squashfs', sha256: 'c'.repeat(64), sizeBytes: 2 ** 40, name: 'root.sq' },
           ],
         });
-        await store.insertBootResource(r);
-        expect(await store.getBootResource(r.id)).toEqual(r);
-        expect(await store.findBootResource('debian', 'bookworm', 'amd64')).toEqual(r);
-        expect(await store.getBootResource('img-2')).toBeUndefined();
-        expect(await store.findBootResource('debian', 'bookworm', 'arm64')).toBeUndefined();
-        expect(await store.findBootResource('debian', 'trixie', 'amd64')).toBeUndefined();
-        expect(await store.findBootResource('ubuntu', 'bookworm', 'amd64')).toBeUndefined();
+        await store().insertBootResource(r);
+        expect(await store().getBootResource(r.id)).toEqual(r);
+        expect(await store().findBootResource('debian', 'bookworm', 'amd64')).toEqual(r);
+        expect(await store().getBootResource('img-2')).toBeUndefined();
+        expect(await store().findBootResource('debian', 'bookworm', 'arm64')).toBeUndefined();
+        expect(await store().findBootResource('debian', 'trixie', 'amd64')).toBeUndefined();
+        expect(await store().findBootResource('ubuntu', 'bookworm', 'amd64')).toBeUndefined();
       });
 
       it('lists by os, then release, then arch', async () => {
@@ -57,8 +46,8 @@ export function describeImageStoreContract(name: string, open: OpenStore): void 
           newBootResource({ id: 'd-bookworm-arm64', arch: 'arm64' }),
           newBootResource({ id: 'd-bookworm-amd64' }),
         ];
-        for (const r of resources) await store.insertBootResource(r);
-        expect((await store.listBootResources()).map((r) => r.id)).toEqual([
+        for (const r of resources) await store().insertBootResource(r);
+        expect((await store().listBootResources()).map((r) => r.id)).toEqual([
           'd-bookworm-amd64',
           'd-bookworm-arm64',
           'd-trixie-amd64',
@@ -68,23 +57,23 @@ export function describeImageStoreContract(name: string, open: OpenStore): void 
 
       it('refuses a second resource with the same os, release and arch', async () => {
         const first = newBootResource();
-        await store.insertBootResource(first);
+        await store().insertBootResource(first);
         await expect(
-          store.insertBootResource(newBootResource({ id: 'img-2', kernelParams: '' })),
+          store().insertBootResource(newBootResource({ id: 'img-2', kernelParams: '' })),
         ).rejects.toThrow();
-        expect(await store.listBootResources()).toEqual([first]);
+        expect(await store().listBootResources()).toEqual([first]);
       });
 
       it('deletes a resource once, freeing its os/release/arch', async () => {
         const r = newBootResource();
-        await store.insertBootResource(r);
-        expect(await store.deleteBootResource(r.id)).toBe(true);
-        expect(await store.deleteBootResource(r.id)).toBe(false);
-        expect(await store.findBootResource(r.os, r.release, r.arch)).toBeUndefined();
-        expect(await store.listBootResources()).toEqual([]);
+        await store().insertBootResource(r);
+        expect(await store().deleteBootResource(r.id)).toBe(true);
+        expect(await store().deleteBootResource(r.id)).toBe(false);
+        expect(await store().findBootResource(r.os, r.release, r.arch)).toBeUndefined();
+        expect(await store().listBootResources()).toEqual([]);
         const again = newBootResource({ id: 'img-2' });
-        await store.insertBootResource(again);
-        expect(await store.findBootResource(r.os, r.release, r.arch)).toEqual(again);
+        await store().insertBootResource(again);
+        expect(await store().findBootResource(r.os, r.release, r.arch)).toEqual(again);
       });
     });
   });

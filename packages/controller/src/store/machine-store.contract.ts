@@ -2,27 +2,17 @@
  * The machine part of the `Store` contract (STYLE.md §7: one suite per interface, run against
  * each adapter): insert, get, list, compare-and-set update, and atomic allocation.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { NewMachine, Store } from '../app/ports.ts';
 import type { AllocationConstraints, Machine } from '../domain/machine/machine.ts';
 import { newMachine, uniqueMac } from '../testing/index.ts';
-import { stored, T0, type OpenStore } from './store-contract-fixtures.ts';
+import { describeStoreContract, stored, T0, type OpenStore } from './store-contract-fixtures.ts';
 
 /** Registers this part of the `Store` contract for the store `open` returns. */
 export function describeMachineStoreContract(name: string, open: OpenStore): void {
-  describe(`Store contract: ${name}`, () => {
-    let store: Store;
-
-    beforeEach(async () => {
-      store = await open();
-    });
-
-    afterEach(async () => {
-      await store.close();
-    });
-
+  describeStoreContract(name, open, (store) => {
     async function insert(...machines: NewMachine[]): Promise<void> {
-      for (const m of machines) await store.insertMachine(m);
+      for (const m of machines) await store().insertMachine(m);
     }
 
     describe('machines', () => {
@@ -55,32 +45,32 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
           lastStep: { step: 'boot.kernel', result: 'succeeded', message: 'ok', atMs: T0 + 3 },
           bootPurpose: 'install',
         });
-        await store.insertMachine(m);
-        expect(await store.getMachine(m.id)).toEqual(stored(m));
+        await store().insertMachine(m);
+        expect(await store().getMachine(m.id)).toEqual(stored(m));
       });
 
       it('finds a machine by any of its MACs and by hostname', async () => {
         const m = newMachine({ macs: ['02:00:00:00:00:01', '02:00:00:00:00:02'] });
         await insert(m, newMachine());
-        expect((await store.getMachineByMac('02:00:00:00:00:02'))?.id).toBe(m.id);
-        expect((await store.getMachineByHostname(m.hostname))?.id).toBe(m.id);
-        expect(await store.getMachineByMac('02:00:00:00:00:03')).toBeUndefined();
-        expect(await store.getMachineByHostname('nope')).toBeUndefined();
-        expect(await store.getMachine('nope')).toBeUndefined();
+        expect((await store().getMachineByMac('02:00:00:00:00:02'))?.id).toBe(m.id);
+        expect((await store().getMachineByHostname(m.hostname))?.id).toBe(m.id);
+        expect(await store().getMachineByMac('02:00:00:00:00:03')).toBeUndefined();
+        expect(await store().getMachineByHostname('nope')).toBeUndefined();
+        expect(await store().getMachine('nope')).toBeUndefined();
       });
 
       it('refuses a second machine with a taken MAC and leaves no trace of it', async () => {
         const mac = uniqueMac();
         await insert(newMachine({ macs: [mac] }));
         const clash = newMachine({ macs: [uniqueMac(), mac] });
-        await expect(store.insertMachine(clash)).rejects.toThrow();
-        expect(await store.getMachine(clash.id)).toBeUndefined();
-        expect(await store.countMachines()).toBe(1);
+        await expect(store().insertMachine(clash)).rejects.toThrow();
+        expect(await store().getMachine(clash.id)).toBeUndefined();
+        expect(await store().countMachines()).toBe(1);
       });
 
       it('refuses a duplicate hostname', async () => {
         await insert(newMachine({ hostname: 'same' }));
-        await expect(store.insertMachine(newMachine({ hostname: 'same' }))).rejects.toThrow();
+        await expect(store().insertMachine(newMachine({ hostname: 'same' }))).rejects.toThrow();
       });
 
       describe('listMachines', () => {
@@ -122,12 +112,12 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
         };
 
         it.each(Object.entries(cases))('%s', async (_, { filter, ids }) => {
-          const listed = await store.listMachines(filter);
+          const listed = await store().listMachines(filter);
           expect(listed.map((m) => m.id)).toEqual(ids);
         });
 
         it('returns complete machines', async () => {
-          const [first] = await store.listMachines({ ids: ['b'] });
+          const [first] = await store().listMachines({ ids: ['b'] });
           expect(first).toEqual(stored(fleet[1] ?? newMachine()));
         });
       });
@@ -136,7 +126,7 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
         it('writes the patch, bumps the version and the update time', async () => {
           const m = newMachine();
           await insert(m);
-          const updated = await store.updateMachine(
+          const updated = await store().updateMachine(
             m.id,
             1,
             { status: 'allocated', ownerId: 'user-1', statusMessage: 'mine', lastStep: null },
@@ -150,17 +140,17 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
             version: 2,
             updatedAtMs: T0 + 10,
           });
-          expect(await store.getMachine(m.id)).toEqual(updated);
+          expect(await store().getMachine(m.id)).toEqual(updated);
         });
 
         it('refuses a stale version and changes nothing', async () => {
           const m = newMachine();
           await insert(m);
-          expect(await store.updateMachine(m.id, 1, { zone: 'z2' }, T0 + 1)).toBeDefined();
+          expect(await store().updateMachine(m.id, 1, { zone: 'z2' }, T0 + 1)).toBeDefined();
           expect(
-            await store.updateMachine(m.id, 1, { zone: 'z3', macs: [] }, T0 + 2),
+            await store().updateMachine(m.id, 1, { zone: 'z3', macs: [] }, T0 + 2),
           ).toBeUndefined();
-          const now = await store.getMachine(m.id);
+          const now = await store().getMachine(m.id);
           expect(now?.zone).toBe('z2');
           expect(now?.version).toBe(2);
           expect(now?.macs).toEqual(m.macs);
@@ -169,15 +159,15 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
         it('refuses a version from the future and an unknown machine', async () => {
           const m = newMachine();
           await insert(m);
-          expect(await store.updateMachine(m.id, 2, { zone: 'z2' }, T0)).toBeUndefined();
-          expect(await store.updateMachine('nope', 1, { zone: 'z2' }, T0)).toBeUndefined();
+          expect(await store().updateMachine(m.id, 2, { zone: 'z2' }, T0)).toBeUndefined();
+          expect(await store().updateMachine('nope', 1, { zone: 'z2' }, T0)).toBeUndefined();
         });
 
         it('replaces MACs and tags as whole lists, and keeps them when not in the patch', async () => {
           const [oldMac, keptMac, newMac] = [uniqueMac(), uniqueMac(), uniqueMac()];
           const m = newMachine({ macs: [oldMac, keptMac].sort(), tags: ['a', 'b'] });
           await insert(m);
-          const v2 = await store.updateMachine(
+          const v2 = await store().updateMachine(
             m.id,
             1,
             { macs: [keptMac, newMac], tags: ['c', 'b', 'c'] },
@@ -185,14 +175,14 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
           );
           expect(v2?.macs).toEqual([keptMac, newMac].sort());
           expect(v2?.tags).toEqual(['b', 'c']);
-          expect(await store.getMachineByMac(oldMac)).toBeUndefined();
-          expect((await store.getMachineByMac(newMac))?.id).toBe(m.id);
+          expect(await store().getMachineByMac(oldMac)).toBeUndefined();
+          expect((await store().getMachineByMac(newMac))?.id).toBe(m.id);
 
-          const v3 = await store.updateMachine(m.id, 2, { zone: 'elsewhere' }, T0);
+          const v3 = await store().updateMachine(m.id, 2, { zone: 'elsewhere' }, T0);
           expect(v3?.macs).toEqual([keptMac, newMac].sort());
           expect(v3?.tags).toEqual(['b', 'c']);
 
-          const v4 = await store.updateMachine(m.id, 3, { tags: [] }, T0);
+          const v4 = await store().updateMachine(m.id, 3, { tags: [] }, T0);
           expect(v4?.tags).toEqual([]);
         });
 
@@ -201,22 +191,22 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
           await insert(m);
           const results = await Promise.all(
             Array.from({ length: 20 }, (_, i) =>
-              store.updateMachine(m.id, 1, { statusMessage: `writer ${i}` }, T0),
+              store().updateMachine(m.id, 1, { statusMessage: `writer ${i}` }, T0),
             ),
           );
           const winners = results.filter((r) => r !== undefined);
           expect(winners).toHaveLength(1);
-          expect((await store.getMachine(m.id))?.statusMessage).toBe(winners[0]?.statusMessage);
+          expect((await store().getMachine(m.id))?.statusMessage).toBe(winners[0]?.statusMessage);
         });
       });
 
       it('deletes a machine with its MACs and tags', async () => {
         const m = newMachine({ tags: ['x'] });
         await insert(m);
-        expect(await store.deleteMachine(m.id)).toBe(true);
-        expect(await store.deleteMachine(m.id)).toBe(false);
-        expect(await store.getMachine(m.id)).toBeUndefined();
-        expect(await store.getMachineByMac(m.macs[0] ?? '')).toBeUndefined();
+        expect(await store().deleteMachine(m.id)).toBe(true);
+        expect(await store().deleteMachine(m.id)).toBe(false);
+        expect(await store().getMachine(m.id)).toBeUndefined();
+        expect(await store().getMachineByMac(m.macs[0] ?? '')).toBeUndefined();
         // The MAC and the hostname are free again.
         await insert(newMachine({ hostname: m.hostname, macs: m.macs }));
       });
@@ -229,13 +219,13 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
           newMachine({ id: 'not-yet', status: 'deploying', statusDeadlineMs: T0 + 301 }),
           newMachine({ id: 'none', status: 'ready', statusDeadlineMs: null }),
         );
-        const due = await store.machinesPastDeadline(T0 + 300, 100);
+        const due = await store().machinesPastDeadline(T0 + 300, 100);
         expect(due.map((m) => m.id)).toEqual(['late', 'later', 'due-now']);
-        expect((await store.machinesPastDeadline(T0 + 300, 2)).map((m) => m.id)).toEqual([
+        expect((await store().machinesPastDeadline(T0 + 300, 2)).map((m) => m.id)).toEqual([
           'late',
           'later',
         ]);
-        expect(await store.countMachines()).toBe(5);
+        expect(await store().countMachines()).toBe(5);
       });
     });
 
@@ -311,7 +301,7 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
       async function drain(constraints: AllocationConstraints): Promise<string[]> {
         const ids: string[] = [];
         for (;;) {
-          const m = await store.allocateMachine(constraints, 'user-1', T0 + 1, 'allocated');
+          const m = await store().allocateMachine(constraints, 'user-1', T0 + 1, 'allocated');
           if (m === undefined) return ids;
           ids.push(m.id);
           if (ids.length > 10) throw new Error('allocated more machines than exist');
@@ -378,7 +368,7 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
       });
 
       it('marks the machine with the status and owner, bumps the version, touches nothing else', async () => {
-        const m = await store.allocateMachine({ name: 'bravo' }, 'user-9', T0 + 42, 'allocated');
+        const m = await store().allocateMachine({ name: 'bravo' }, 'user-9', T0 + 42, 'allocated');
         expect(m).toEqual({
           ...stored(fleet.bravo),
           status: 'allocated',
@@ -386,7 +376,7 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
           version: 2,
           updatedAtMs: T0 + 42,
         });
-        expect(await store.getMachine('bravo')).toEqual(m);
+        expect(await store().getMachine('bravo')).toEqual(m);
       });
 
       it('never picks a machine twice', async () => {
@@ -400,7 +390,7 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
       const callers = 1_000;
 
       beforeEach(async () => {
-        await store.transaction(async (tx) => {
+        await store().transaction(async (tx) => {
           for (let i = 0; i < machines; i++) {
             await tx.insertMachine(newMachine({ id: `m${String(i).padStart(4, '0')}` }));
           }
@@ -413,7 +403,7 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
         expect(new Set(won.map((m) => m.id)).size).toBe(machines);
         expect(results.filter((m) => m === undefined)).toHaveLength(callers - machines);
         const owners = new Map(won.map((m) => [m.id, m.ownerId]));
-        for (const m of await store.listMachines({})) {
+        for (const m of await store().listMachines({})) {
           expect(m.status).toBe('allocated');
           expect(m.ownerId).toBe(owners.get(m.id));
           expect(m.version).toBe(2);
@@ -423,16 +413,30 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
       it(`${callers} concurrent calls over ${machines} ready machines: each machine exactly once`, async () => {
         const results = await Promise.all(
           Array.from({ length: callers }, (_, i) =>
-            store.allocateMachine({}, `user-${i}`, T0, 'allocated'),
+            store().allocateMachine({}, `user-${i}`, T0, 'allocated'),
           ),
         );
         await expectEachMachineOnce(results);
       });
 
+      it(`${machines} concurrent calls over ${machines} ready machines: every call gets one`, async () => {
+        // A caller that loses a race for a row must move on to another, not report "none":
+        // on PostgreSQL a plain UPDATE … WHERE id = (SELECT …) makes the loser re-check the row
+        // it picked, find it taken and update nothing while other machines are still ready.
+        const results = await Promise.all(
+          Array.from({ length: machines }, (_, i) =>
+            store().allocateMachine({}, `user-${i}`, T0, 'allocated'),
+          ),
+        );
+        const won = results.filter((m) => m !== undefined);
+        expect(won).toHaveLength(machines);
+        expect(new Set(won.map((m) => m.id)).size).toBe(machines);
+      });
+
       it('the same, each call inside its own transaction', async () => {
         const results = await Promise.all(
           Array.from({ length: callers }, (_, i) =>
-            store.transaction((tx) => tx.allocateMachine({}, `user-${i}`, T0, 'allocated')),
+            store().transaction((tx) => tx.allocateMachine({}, `user-${i}`, T0, 'allocated')),
           ),
         );
         await expectEachMachineOnce(results);

@@ -5,16 +5,8 @@ import Sqlite from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bootPlanBody, newEvent, newMachine, newUser } from '../testing/index.ts';
 import { openSqliteStore } from './sqlite.ts';
-import { describeAccountStoreContract } from './account-store.contract.ts';
-import { describeAllocationNotesStoreContract } from './allocation-notes.contract.ts';
-import { describeEventStoreContract } from './event-store.contract.ts';
-import { describeImageStoreContract } from './image-store.contract.ts';
-import { describeMachineStoreContract } from './machine-store.contract.ts';
-import { describeMetadataStoreContract } from './metadata-store.contract.ts';
-import { describeNetworkStoreContract } from './network-store.contract.ts';
-import { describeRackStoreContract } from './rack-store.contract.ts';
 import type { OpenStore } from './store-contract-fixtures.ts';
-import { describeStoreTransactionContract } from './store-transaction.contract.ts';
+import { describeStoreContracts } from './store-contracts.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const dirs: string[] = [];
@@ -34,17 +26,7 @@ const adapters: Record<string, OpenStore> = {
   'sqlite file (WAL)': async () => openSqliteStore(join(await tempDir(), 'ingot.db')),
 };
 
-for (const [name, open] of Object.entries(adapters)) {
-  describeMachineStoreContract(name, open);
-  describeEventStoreContract(name, open);
-  describeAccountStoreContract(name, open);
-  describeRackStoreContract(name, open);
-  describeNetworkStoreContract(name, open);
-  describeImageStoreContract(name, open);
-  describeMetadataStoreContract(name, open);
-  describeStoreTransactionContract(name, open);
-  describeAllocationNotesStoreContract(name, open);
-}
+for (const [name, open] of Object.entries(adapters)) describeStoreContracts(name, open);
 
 describe('sqlite file store', () => {
   let file: string;
