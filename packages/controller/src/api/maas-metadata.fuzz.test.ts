@@ -49,7 +49,9 @@ const brokenOAuth = (validParams: () => [string, string][]): fc.Arbitrary<string
       'Basic YWxpY2U6c2VjcmV0',
     ),
     // A valid header with one parameter dropped, emptied, duplicated or replaced.
-    fc.tuple(fc.nat(), fc.nat({ max: 3 }), nastyString).map(([which, how, text]) => {
+    fc.tuple(fc.nat(), fc.nat({ max: 3 }), nastyString).map(([which, how, nasty]) => {
+      // Lone surrogates cannot be percent-encoded (URIError): no client could send them.
+      const text = nasty.replace(/[\ud800-\udfff]/g, 'x');
       const params = validParams();
       const i = which % params.length;
       const [name = ''] = params[i] ?? [];
@@ -235,6 +237,7 @@ describe('MAAS API fuzz', () => {
   it(`survives ${RUNS} random requests: no 5xx, refused requests change nothing`, async () => {
     const known = [s.mine.id, s.ready.id, s.locked.id, 'nosuch'];
     const statuses = new Map<number, number>();
+    let current = await snapshot(s.f.store);
     await fc.assert(
       fc.asyncProperty(request(), async (r) => {
         const id = 'known' in r.id ? (known[r.id.known % known.length] ?? '') : r.id.text;
@@ -276,18 +279,19 @@ describe('MAAS API fuzz', () => {
         }
         const qs = query.toString();
         const url = `/MAAS/api/2.0/${r.resource.replace('{id}', id)}${qs === '' ? '' : `?${qs}`}`;
-        const before = await snapshot(s.f.store);
+        const before = current;
         const res = await s.api.request(url, {
           method: r.method,
           headers,
           body: r.method === 'GET' || r.method === 'HEAD' ? undefined : body,
         });
         const text = await res.text();
+        current = await snapshot(s.f.store); // the state before the next request
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const where = `${r.method} ${url.slice(0, 200)} (${r.encoding}) → ${res.status} ${text.slice(0, 200)}`;
         expect(res.status, where).toBeLessThan(500);
         expect(Object.prototype, where).not.toHaveProperty('polluted');
-        if (res.status >= 400) expect(await snapshot(s.f.store), where).toEqual(before);
+        if (res.status >= 400) expect(current, where).toEqual(before);
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
@@ -381,6 +385,7 @@ describe('metadata service fuzz', () => {
     };
     const known = [s.mine.id, s.ready.id];
     const statuses = new Map<number, number>();
+    let current = await snapshot(s.f.store);
     const request = fc.record({
       // Mostly the method the path serves (POST for reports and facts), sometimes another.
       method: fc.oneof(
@@ -417,13 +422,14 @@ describe('metadata service fuzz', () => {
         const headers: Record<string, string> = {};
         if (r.auth !== '') headers.authorization = r.auth;
         if (r.contentType !== undefined) headers['content-type'] = r.contentType;
-        const before = await snapshot(s.f.store);
+        const before = current;
         const res = await s.api.request(url, {
           method,
           headers,
           body: method === 'GET' ? undefined : r.body,
         });
         const text = await res.text();
+        current = await snapshot(s.f.store); // the state before the next request
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const where = `${method} ${url.slice(0, 200)} → ${res.status} ${text.slice(0, 200)}`;
         expect(res.status, where).toBeLessThan(500);
@@ -431,7 +437,7 @@ describe('metadata service fuzz', () => {
         if (res.status < 400) return;
         expect(res.headers.get('content-type'), where).toBe('application/problem+json');
         expect((JSON.parse(text) as { status?: unknown }).status, where).toBe(res.status);
-        expect(await snapshot(s.f.store), where).toEqual(before);
+        expect(current, where).toEqual(before);
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: true },
     );
