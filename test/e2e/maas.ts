@@ -7,6 +7,7 @@
  * `maas: allocate ok, deploy ok, release ok`; exits non-zero when a step fails.
  */
 import { startDeploySite, type DeploySite } from '../harness/deploy-lab.ts';
+import { PHASE_HEADER, phaseRow, phasesOf } from '../harness/deploy-scenario.ts';
 import { maasCycle, prepareLabMachine, type MaasCycle } from '../harness/maas-scenario.ts';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -32,10 +33,13 @@ try {
     throw new Error(`released to ${cycle.ready.status_name}`);
   const s = cycle.seconds;
   out('\nseconds, as the MAAS client saw them');
-  out(`  allocate                ${s.allocate.toFixed(1)}`);
-  out(`  deploy (op=deploy)      ${s.deploy.toFixed(1)}`);
+  out(`  allocate                ${s.allocate.toFixed(2)}`);
+  out(`  deploy (op=deploy)      ${s.deploy.toFixed(2)}`);
   out(`  Deploying → Deployed    ${s.deployed.toFixed(1)}   (tiny image to disk, user data ran)`);
   out(`  release → Ready         ${s.release.toFixed(1)}`);
+  out("\nthe deploy, seconds after power-on (from the machine's events)");
+  out(PHASE_HEADER);
+  out(phaseRow('tiny, to disk (MAAS)', phasesOf(cycle.deployEvents)));
 } catch (error) {
   failure = error instanceof Error ? error.message : String(error);
   process.stderr.write(`e2e:maas failed: ${failure}\n`);
