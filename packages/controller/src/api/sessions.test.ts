@@ -110,6 +110,20 @@ describe('sign-in sessions', () => {
     ).toBe(401);
   });
 
+  it('a session key stops working 12 hours after sign-in; ordinary keys do not expire', async () => {
+    await s.call('PUT', '/api/v1/users/alice/password', { json: { password: 'alice-password' } });
+    const r = await readJson<{ api_key: string; expires_at: string }>(
+      await signIn('alice', 'alice-password'),
+    );
+    expect(Date.parse(r.expires_at) - s.f.clock.now()).toBe(12 * 3600_000);
+    s.f.clock.advance(12 * 3600_000 - 1);
+    expect((await withKey(r.api_key, 'GET', '/api/v1/users/me')).status).toBe(200);
+    s.f.clock.advance(1);
+    const expired = await withKey(r.api_key, 'GET', '/api/v1/users/me');
+    expect(expired.status).toBe(401);
+    expect((await s.call('GET', '/api/v1/users/me', { as: 'alice' })).status).toBe(200);
+  });
+
   it('signing out needs a session key: ordinary API keys stay (409)', async () => {
     const r = await s.call('DELETE', '/api/v1/sessions/current', { as: 'alice' });
     expect(r.status).toBe(409);

@@ -49,7 +49,10 @@ const signInRoute = createRoute({
   security: [],
   request: jsonBody(SignInBody),
   responses: {
-    201: jsonResponse(z.object({ api_key: z.string(), user: UserDto }), 'Signed in'),
+    201: jsonResponse(
+      z.object({ api_key: z.string(), user: UserDto, expires_at: z.string() }),
+      'Signed in; the session key stops working at expires_at',
+    ),
     ...ERRORS,
     429: {
       description: 'Too many failed sign-ins for this username or address; see Retry-After',
@@ -105,7 +108,11 @@ export function registerSessionRoutes(app: ApiApp, deps: ApiDeps): void {
       }
       throw new DomainFailure(e);
     }
-    return c.json({ api_key: result.value.apiKey, user: userDto(result.value.user) }, 201);
+    const { apiKey, user, expiresAtMs } = result.value;
+    return c.json(
+      { api_key: apiKey, user: userDto(user), expires_at: new Date(expiresAtMs).toISOString() },
+      201,
+    );
   });
 
   app.openapi(signOutRoute, async (c) => {

@@ -10,6 +10,7 @@ import type { User } from '../domain/user.ts';
 import type { Actor } from './actor.ts';
 import { newAuditEvent } from './audit-event.ts';
 import { hashSecret, newSecret, shortId } from './ids.ts';
+import { SESSION_KEY_PREFIX, SESSION_TTL_MS } from './session-key.ts';
 import { DECOY_HASH, hashPassword, passwordMatches } from './password-hash.ts';
 import type { EventBus, Store } from './ports.ts';
 import type { SignInLimiter } from './sign-in-limiter.ts';
@@ -18,9 +19,6 @@ import type { SignInLimiter } from './sign-in-limiter.ts';
 export type SignInError =
   | { readonly kind: 'unauthenticated'; readonly detail: string }
   | { readonly kind: 'rate-limited'; readonly retryAfterSeconds: number };
-
-/** The prefix of session keys' names: only those can be signed out. */
-export const SESSION_KEY_PREFIX = 'session ';
 
 /** Shortest and longest accepted passwords (NIST SP 800-63B §5.1.1.2: at least 8). */
 export const PASSWORD_LENGTH = { min: 8, max: 1024 } as const;
@@ -51,7 +49,7 @@ export class SessionService {
     readonly username: string;
     readonly password: string;
     readonly clientAddress: string;
-  }): Promise<Result<{ user: User; apiKey: string }, SignInError>> {
+  }): Promise<Result<{ user: User; apiKey: string; expiresAtMs: number }, SignInError>> {
     const limitKeys = [`user:${input.username}`, `ip:${input.clientAddress}`];
     const waitMs = this.#d.limiter.retryAfterMs(limitKeys);
     if (waitMs > 0)
@@ -92,7 +90,7 @@ export class SessionService {
       );
     });
     this.#d.bus.publish(events);
-    return ok({ user, apiKey: `ingot_${id}_${secret}` });
+    return ok({ user, apiKey: `ingot_${id}_${secret}`, expiresAtMs: now + SESSION_TTL_MS });
   }
 
   /**

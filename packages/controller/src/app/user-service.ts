@@ -9,6 +9,7 @@ import type { Actor } from './actor.ts';
 import { newAuditEvent } from './audit-event.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
 import type { EventBus, Store } from './ports.ts';
+import { isExpiredSession } from './session-key.ts';
 
 const KEY_PATTERN = /^ingot_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -121,6 +122,12 @@ export class UserService {
     if (id === undefined || secret === undefined) return err(denied);
     const record = await this.#d.store.getApiKey(id);
     if (record === undefined || !secretMatches(secret, record.secretHash)) return err(denied);
+    if (isExpiredSession(record, this.#d.clock.now())) {
+      return err({
+        kind: 'unauthenticated',
+        detail: 'the sign-in session has expired; sign in again',
+      });
+    }
     const user = await this.#d.store.getUser(record.userId);
     return user === undefined ? err(denied) : ok(user);
   }
