@@ -25,3 +25,9 @@ export { snapshotStore, type StoreSnapshot } from './store-snapshot.ts';
 export { createTestApi, readJson, type TestApi, type TestApiOptions } from './create-test-api.ts';
 export { errorOf, valueOf } from './domain-results.ts';
 export { issuedToken, metadataRequest, oauthHeader } from './metadata-client.ts';
+export {
+  postgresBinDir,
+  PostgresUnavailable,
+  startPostgresServer,
+  type PostgresServer,
+} from './postgres-server.ts';
