@@ -95,7 +95,7 @@ const option: fc.Arbitrary<number[]> = fc.oneof(
     .map(([c, l]) => [c, l]),
   // PAD runs and an END in the middle.
   fc.nat(40).map((n) => new Array<number>(n).fill(0)),
-  fc.constant([255]),
+  fc.constant<number[]>([255]),
   // A lone code byte with no length.
   fc.integer({ min: 1, max: 254 }).map((code) => [code]),
 );
