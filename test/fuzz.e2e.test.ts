@@ -53,6 +53,17 @@ function badHttp(int: (n: number) => number, adminKey: string): Buffer {
   ];
   const path = paths[int(paths.length)] ?? '/';
   const body = json ?? '';
+  const wsQueries = [
+    `key=${adminKey}&after=-1`,
+    `key=${adminKey}&after=1e309`,
+    `key=${adminKey}&after=%zz`,
+    `key=${adminKey}&machine=..%2F..&after=0`,
+    `key=${adminKey}&machine=${'m'.repeat(5000)}`,
+    'key=%zz',
+    'key=',
+    `key=${adminKey}&key=x`,
+  ];
+  const wsQuery = wsQueries[int(wsQueries.length)] ?? '';
   const cases = [
     `GARBAGE\r\n\r\n`,
     `GET ${path}\r\n\r\n`,
@@ -66,6 +77,7 @@ function badHttp(int: (n: number) => number, adminKey: string): Buffer {
     `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: OAuth oauth_token="${'%'.repeat(int(50))}"\r\n\r\n`,
     `POST ${path} HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nop=%zz&=&`,
     `GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: bad\r\n\r\n`,
+    `GET /ws?${wsQuery} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
   ];
   const text = cases[int(cases.length)] ?? cases[0] ?? '';
   const bytes = Buffer.from(text, 'latin1');
