@@ -82,9 +82,10 @@ async function freePort(): Promise<number> {
 export async function startPostgresServer(): Promise<PostgresServer> {
   const bin = postgresBinDir();
   if (bin === undefined) {
+    const where = process.env['INGOT_PG_BINDIR'] ?? DEBIAN_ROOT;
     throw new PostgresUnavailable(
-      `PostgreSQL server binaries not found under ${DEBIAN_ROOT} (install Debian's postgresql ` +
-        'package, or set INGOT_PG_BINDIR)',
+      `PostgreSQL server binaries (initdb, pg_ctl) not found in ${where}: install Debian's ` +
+        'postgresql package, or point INGOT_PG_BINDIR at them',
     );
   }
   const asRoot = userInfo().uid === 0;
