@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readJson } from '../../testing/index.ts';
+import type { NewEvent } from '../../domain/event.ts';
+import { newEvent, readJson } from '../../testing/index.ts';
 import { useMachineApiScenario } from '../../testing/use-machine-api-scenario.ts';
 import * as schema from './client-schema.ts';
 import { maasRequest } from './maas-test-client.ts';
@@ -117,6 +118,40 @@ describe('machines/ (read)', () => {
     ]);
     expect(m.interface_set[0]?.links[0]?.ip_address).toBe('172.31.5.10');
     expect(m.boot_interface).toEqual(m.interface_set[0]);
+  });
+
+  it('shows the address of the last DHCP lease while the machine runs an OS', async () => {
+    const subnet = await s.f.subnets.create(s.f.admin.actor, {
+      cidr: '172.31.6.0/24',
+      name: 'prov',
+    });
+    expect(subnet.ok).toBe(true);
+    const ack = (ip: string): NewEvent =>
+      newEvent({
+        kind: 'step',
+        machineId: s.mine.id,
+        step: 'dhcp.ack',
+        data: { ip, subnet: '172.31.6.0/24', clientArch: 0, bootFile: '' },
+      });
+    await s.f.store.appendEvents([ack('172.31.6.40'), ack('172.31.6.41')], s.f.clock.now());
+    const read = async (): Promise<Shaped> => {
+      const m = await readJson<Shaped>(await get(`machines/${s.mine.id}/`));
+      expect(schema.machine(m, 'machine')).toEqual([]);
+      return m;
+    };
+    // Allocated: no OS runs, so no address is claimed.
+    expect((await read()).ip_addresses).toEqual([]);
+    const deployed = await post(`machines/${s.mine.id}/?op=deploy`, [
+      ['distro_series', 'bookworm'],
+    ]);
+    expect(deployed.status).toBe(200);
+    const m = await read();
+    expect(m.ip_addresses).toEqual(['172.31.6.41']);
+    expect(m.interface_set[0]?.links[0]).toMatchObject({
+      mode: 'dhcp',
+      ip_address: '172.31.6.41',
+      subnet: { cidr: '172.31.6.0/24' },
+    });
   });
 
   it('a machine the caller may not see, or none, is 404', async () => {

@@ -22,6 +22,8 @@ export interface MachineFacts {
   readonly reservations: ReadonlyMap<string, Reservation>;
   readonly subnets: readonly Subnet[];
   readonly ownerData: Readonly<Record<string, string>>;
+  /** The address the rack last leased to the machine's boot interface (its last `dhcp.ack`). */
+  readonly leased: { readonly ip: string; readonly subnetCidr: string } | undefined;
   /** The domain machines' FQDNs end in. */
   readonly domain: string;
 }
@@ -86,13 +88,16 @@ function nicsOf(f: MachineFacts): NicFacts[] {
   const served = f.subnets.filter((s) => s.rackId !== null && s.rackId === machine.rackId);
   return listed.map((n) => {
     const reservation = f.reservations.get(n.mac);
-    const subnet =
-      reservation === undefined
-        ? served.length === 1
-          ? served[0]
-          : undefined
-        : f.subnets.find((s) => s.id === reservation.subnetId);
-    return { machineId: machine.id, name: n.name, mac: n.mac, subnet, reservation };
+    if (reservation !== undefined) {
+      const subnet = f.subnets.find((s) => s.id === reservation.subnetId);
+      return { machineId: machine.id, name: n.name, mac: n.mac, subnet, ip: reservation.ip };
+    }
+    // The boot interface's dynamic lease, on the subnet it came from.
+    const leased = n.mac === machine.macs[0] ? f.leased : undefined;
+    const leasedSubnet = f.subnets.find((s) => s.cidr === leased?.subnetCidr);
+    const subnet = leasedSubnet ?? (served.length === 1 ? served[0] : undefined);
+    const ip = leased !== undefined && leasedSubnet !== undefined ? leased.ip : undefined;
+    return { machineId: machine.id, name: n.name, mac: n.mac, subnet, ip };
   });
 }
 
@@ -107,7 +112,7 @@ export function machineShape(f: MachineFacts): JsonObject {
   const bootIndex = nics.findIndex((n) => n.mac === bootMac);
   const disks = disksOf(machine, f.hardware).map((d) => blockDeviceShape(machine.id, d));
   const storageMb = disks.reduce((sum, d) => sum + Number(d.size) / 1e6, 0);
-  const ipAddresses = nics.flatMap((n) => (n.reservation === undefined ? [] : [n.reservation.ip]));
+  const ipAddresses = nics.flatMap((n) => (n.ip === undefined ? [] : [n.ip]));
   const deployment = machine.deployment;
   const showsOs =
     deployment !== null &&

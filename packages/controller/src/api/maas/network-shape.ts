@@ -4,7 +4,7 @@
  * or VLANs: each subnet sits on an untagged VLAN of a fabric of its own, and a NIC no subnet is
  * known for sits on `fabric-0`'s untagged VLAN with no links, as an unconfigured MAAS NIC does.
  */
-import type { Reservation, Subnet } from '../../domain/network/subnet.ts';
+import type { Subnet } from '../../domain/network/subnet.ts';
 import { MAAS_API_ROOT, stableId } from './resource-ids.ts';
 
 /** A JSON object as sent to MAAS clients. */
@@ -65,7 +65,8 @@ export interface NicFacts {
   readonly name: string;
   readonly mac: string;
   readonly subnet: Subnet | undefined;
-  readonly reservation: Reservation | undefined;
+  /** Its address: reserved, or leased by the rack's DHCP. */
+  readonly ip: string | undefined;
 }
 
 /** The integer id of a machine's NIC. */
@@ -75,7 +76,7 @@ export function interfaceId(machineId: string, mac: string): number {
 
 /**
  * A physical interface. It links to its subnet in `dhcp` mode (Ingot's racks hand out every
- * address by DHCP); the link carries the reserved address when there is one.
+ * address by DHCP); the link carries the address when one is known.
  */
 export function interfaceShape(nic: NicFacts): JsonObject {
   const id = interfaceId(nic.machineId, nic.mac);
@@ -87,7 +88,7 @@ export function interfaceShape(nic: NicFacts): JsonObject {
             id: stableId('link', nic.machineId, nic.mac),
             mode: 'dhcp',
             subnet: subnetShape(nic.subnet),
-            ...(nic.reservation === undefined ? {} : { ip_address: nic.reservation.ip }),
+            ...(nic.ip === undefined ? {} : { ip_address: nic.ip }),
           },
         ];
   return {
