@@ -1,6 +1,8 @@
+import { FakeClock } from '@ingot/common';
 import { describe, expect, it } from 'vitest';
-import { snapshotStore } from '../testing/index.ts';
+import { openSqliteStore, RecordingEventBus, snapshotStore } from '../testing/index.ts';
 import { useServiceFixture } from '../testing/use-service-fixture.ts';
+import { UserService } from './user-service.ts';
 
 const t = useServiceFixture(['alice']);
 
@@ -99,5 +101,21 @@ describe('list and bootstrap', () => {
   it('creates the admin only on first start', async () => {
     expect(await t.f.users.bootstrapAdmin()).toBeUndefined();
     expect(await t.f.store.countUsers()).toBe(2);
+  });
+});
+
+describe('bootstrapAdmin on a shared database', () => {
+  it('two controllers starting at once on an empty store make one admin, and neither fails', async () => {
+    const store = await openSqliteStore(':memory:');
+    try {
+      const controllers = [0, 1].map(
+        () => new UserService({ store, bus: new RecordingEventBus(), clock: new FakeClock() }),
+      );
+      const keys = await Promise.all(controllers.map((users) => users.bootstrapAdmin()));
+      expect(keys.filter((k) => k !== undefined)).toHaveLength(1);
+      expect((await store.listUsers()).map((u) => u.username)).toEqual(['admin']);
+    } finally {
+      await store.close();
+    }
   });
 });

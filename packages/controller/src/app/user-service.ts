@@ -35,6 +35,8 @@ export class UserService {
   async bootstrapAdmin(): Promise<string | undefined> {
     if ((await this.#d.store.countUsers()) > 0) return undefined;
     const created = await this.create({ kind: 'system' }, { username: 'admin', role: 'admin' });
+    // Another controller on the same database made it between our count and our insert.
+    if (!created.ok && created.error.kind === 'conflict') return undefined;
     if (!created.ok) throw new Error(`could not create the admin user: ${created.error.kind}`);
     return created.value.apiKey;
   }

@@ -31,3 +31,5 @@ export {
   startPostgresServer,
   type PostgresServer,
 } from './postgres-server.ts';
+/** An empty SQLite store (`:memory:` for a test), for tests of layers that may not import store/. */
+export { openSqliteStore } from '../store/sqlite.ts';
