@@ -42,6 +42,8 @@ export interface TftpServerOptions {
   readonly maxBlksize?: number;
   /** Largest windowsize granted (default 64). */
   readonly maxWindowsize?: number;
+  /** Longest RFC 2349 timeout a client may ask for, in seconds (default 10; longer is declined). */
+  readonly maxTimeoutSeconds?: number;
   /** Retransmission (default 1 s doubling to 8 s, 5 retries). */
   readonly retransmit?: RetransmitPolicy;
 }
@@ -97,6 +99,7 @@ export function createTftpServer(options: TftpServerOptions, deps: TftpServerDep
   const limits = {
     maxBlksize: Math.min(options.maxBlksize ?? BLKSIZE_MAX, BLKSIZE_MAX),
     maxWindowsize: options.maxWindowsize ?? 64,
+    maxTimeoutSeconds: options.maxTimeoutSeconds ?? 10,
   };
   const policy = options.retransmit ?? DEFAULT_RETRANSMIT;
   const { resolver, clock, logger } = deps;

@@ -30,7 +30,7 @@ const SEED = 0x7f7f;
 const CODEC_RUNS = 5_000;
 const REQUESTS = 300;
 const STRAYS = 3_000;
-const LIMITS = { maxBlksize: 1468, maxWindowsize: 16 };
+const LIMITS = { maxBlksize: 1468, maxWindowsize: 16, maxTimeoutSeconds: 10 };
 const KINDS: readonly DecodeError['kind'][] = ['truncated', 'unknown-opcode', 'malformed'];
 
 const ascii = (text: string): number[] => Array.from(text, (c) => c.charCodeAt(0) & 255);
@@ -154,6 +154,7 @@ describe('TFTP codec and negotiation fuzz', () => {
         expect(n.blksize).toBeLessThanOrEqual(Math.min(LIMITS.maxBlksize, BLKSIZE_MAX));
         expect(n.windowsize).toBeGreaterThanOrEqual(1);
         expect(n.windowsize).toBeLessThanOrEqual(LIMITS.maxWindowsize);
+        expect(n.timeoutMs ?? 0).toBeLessThanOrEqual(LIMITS.maxTimeoutSeconds * 1000);
         const asked = new Set(packet.options.map((o) => o.name.toLowerCase()));
         for (const o of n.acknowledged) {
           expect(['blksize', 'tsize', 'windowsize', 'timeout']).toContain(o.name.toLowerCase());
@@ -232,7 +233,10 @@ describe('TFTP server fuzz over loopback', () => {
         if (reply.value.opcode === 'oack') {
           for (const o of reply.value.options) {
             const value = Number(o.value);
-            if (o.name.toLowerCase() === 'timeout' && value > 1) longLived++;
+            if (o.name.toLowerCase() === 'timeout') {
+              expect(value, where).toBeLessThanOrEqual(LIMITS.maxTimeoutSeconds);
+              if (value > 1) longLived++;
+            }
             if (o.name === 'blksize') expect(value, where).toBeLessThanOrEqual(LIMITS.maxBlksize);
             if (o.name === 'blksize') expect(value, where).toBeGreaterThanOrEqual(BLKSIZE_MIN);
             if (o.name === 'windowsize')
@@ -261,8 +265,8 @@ describe('TFTP server fuzz over loopback', () => {
     while (server.activeTransfers() > longLived && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    // A client that negotiated a long RFC 2349 timeout holds its transfer that long × retries
-    // (deliberate: the server honours it); every other transfer has ended.
+    // A client that negotiated an RFC 2349 timeout (at most LIMITS.maxTimeoutSeconds) holds its
+    // transfer that long × retries; every other transfer has ended.
     expect(server.activeTransfers()).toBeLessThanOrEqual(longLived);
     expect(Date.now() - started).toBeLessThan(45_000);
     expect(errors).toEqual([]);

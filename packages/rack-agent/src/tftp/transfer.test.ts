@@ -10,7 +10,7 @@ import {
 } from './transfer.ts';
 
 const policy: RetransmitPolicy = { initialMs: 1000, maxMs: 8000, maxRetries: 5 };
-const limits = { maxBlksize: 65464, maxWindowsize: 64 };
+const limits = { maxBlksize: 65464, maxWindowsize: 64, maxTimeoutSeconds: 10 };
 
 function opts(entries: Record<string, string>): TftpOption[] {
   return Object.entries(entries).map(([name, value]) => ({ name, value }));
@@ -291,6 +291,21 @@ describe('transition: loss, duplicates and retransmission (FakeClock)', () => {
     });
     const { actions } = transition(state, { kind: 'start' });
     expect(actions).toContainEqual({ kind: 'arm-timer', timeoutMs: 3000 });
+  });
+
+  it('declines a timeout above the limit: no OACK entry, the server policy applies', () => {
+    const state = createTransfer({
+      sizeBytes: 10,
+      requestOptions: opts({ timeout: '255', blksize: '1024' }),
+      limits,
+      policy,
+    });
+    const { actions } = transition(state, { kind: 'start' });
+    expect(actions[0]).toEqual({
+      kind: 'send',
+      packet: { opcode: 'oack', options: [{ name: 'blksize', value: '1024' }] },
+    });
+    expect(actions).toContainEqual({ kind: 'arm-timer', timeoutMs: policy.initialMs });
   });
 
   it('fails without a reply on a client ERROR, and ignores events after the end', () => {

@@ -5,7 +5,7 @@
  * | option     | RFC  | range          | server may answer            |
  * |------------|------|----------------|------------------------------|
  * | blksize    | 2348 | 8–65464 bytes  | the value or a smaller one   |
- * | timeout    | 2349 | 1–255 seconds  | the same value only          |
+ * | timeout    | 2349 | 1–255 seconds  | the same value only (≤ limit)|
  * | tsize      | 2349 | ≥ 0 bytes      | the file's real size (RRQ)   |
  * | windowsize | 7440 | 1–65535 blocks | the value or a smaller one   |
  *
@@ -42,6 +42,13 @@ export interface OptionLimits {
   readonly maxBlksize: number;
   /** Largest windowsize granted (≤ 65535). */
   readonly maxWindowsize: number;
+  /**
+   * Longest RFC 2349 timeout accepted, in seconds. The option can only be accepted as sent or
+   * left out, and a transfer holds its slot for timeout × (retries + 1): a client asking for 255 s
+   * would keep a slot ~25 minutes after it went away, so longer requests are left out of the OACK
+   * and the server's own retransmission policy applies.
+   */
+  readonly maxTimeoutSeconds: number;
 }
 
 /** The outcome of negotiation: the transfer's parameters and the OACK's options. */
@@ -107,6 +114,10 @@ export function negotiateOptions(
   sizeBytes: number,
 ): NegotiatedOptions {
   const parsed = parseRequestOptions(requested);
+  const timeoutSeconds =
+    parsed.timeoutSeconds !== undefined && parsed.timeoutSeconds <= limits.maxTimeoutSeconds
+      ? parsed.timeoutSeconds
+      : undefined;
   const blksize =
     parsed.blksize === undefined
       ? DEFAULT_BLKSIZE
@@ -118,7 +129,7 @@ export function negotiateOptions(
   // A Map, not an object literal: a hostile option named `constructor` must not match.
   const answers = new Map<string, string>();
   if (parsed.blksize !== undefined) answers.set('blksize', String(blksize));
-  if (parsed.timeoutSeconds !== undefined) answers.set('timeout', String(parsed.timeoutSeconds));
+  if (timeoutSeconds !== undefined) answers.set('timeout', String(timeoutSeconds));
   // quirk(curl 7.88): curl fails a transfer whose OACK says "tsize 0" ("invalid tsize"), so an
   // empty file leaves tsize unacknowledged, which RFC 2347 allows for any option.
   if (parsed.tsize !== undefined && sizeBytes > 0) answers.set('tsize', String(sizeBytes));
@@ -134,7 +145,7 @@ export function negotiateOptions(
   return {
     blksize,
     windowsize,
-    ...(parsed.timeoutSeconds === undefined ? {} : { timeoutMs: parsed.timeoutSeconds * 1000 }),
+    ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }),
     acknowledged,
   };
 }
