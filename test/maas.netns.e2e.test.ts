@@ -40,6 +40,8 @@ describe('a real MAAS client drives a lab VM through allocate, deploy and releas
 
     expect(cycle.deploying.status_name).toBe('Deploying');
     expect(cycle.deployed).toMatchObject({ status_name: 'Deployed', distro_series: 'tiny' });
+    // Juju reaches its machines by these: the deployed OS's address on the lab network.
+    expect(cycle.deployed.ip_addresses).toContainEqual(expect.stringMatching(/^172\.31\./));
     // A deploy to disk: the installer partitioned, wrote the image and rebooted into it.
     const steps = cycle.deployEvents.map((e) => `${e.step} ${e.result}`);
     expect(steps).toEqual(
