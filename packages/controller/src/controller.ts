@@ -28,8 +28,9 @@ import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
 import { openSqliteStore } from './store/sqlite.ts';
-import { isPostgresUrl, openPostgresStore } from './store/postgres.ts';
+import { createPostgresDatabase, isPostgresUrl, openPostgresStore } from './store/postgres.ts';
 import { openFsBlobStore } from './store/fs-blob-store.ts';
+import { openSqlBlobStore } from './store/sql-blobs.ts';
 import { attachEventStream } from './ws/event-stream.ts';
 import { createControllerMetrics } from './metrics/controller-metrics.ts';
 
@@ -109,8 +110,17 @@ export async function startController(
   });
 
   const subnets = new SubnetService({ store, bus, racks: racksNotifier, clock });
-  // Image files by sha256 (DESIGN.md §6); racks fetch them into their caches.
-  const blobs = openFsBlobStore(join(config.dataDir, 'images'));
+  // Image files by sha256 (DESIGN.md §6); racks fetch them into their caches. On PostgreSQL they
+  // live in the database, so every controller on it serves every file; uploads hold a connection
+  // while the body arrives, hence a small pool of their own beside the API's.
+  const blobDb =
+    config.db !== undefined && isPostgresUrl(config.db)
+      ? createPostgresDatabase(config.db, { maxConnections: 4 })
+      : undefined;
+  const blobs =
+    blobDb === undefined
+      ? openFsBlobStore(join(config.dataDir, 'images'))
+      : openSqlBlobStore(blobDb);
   const images = new ImageService({ store, bus, clock, blobs });
   const sshKeys = new SshKeyService({ store, bus, clock });
   const metadata = new MetadataService({ store, bus, racks: racksNotifier, clock, timeouts });
@@ -199,6 +209,7 @@ export async function startController(
         server.closeAllConnections();
       });
       await store.close();
+      await blobDb?.destroy();
     },
   };
 }

@@ -70,6 +70,8 @@ export interface Database {
     connected: number;
     health: string | null;
     network_config_version: Generated<number>;
+    /** When the rack was revoked (migration 0008); null while it may connect. */
+    revoked_at: number | null;
   };
   subnets: {
     id: string;
@@ -109,6 +111,25 @@ export interface Database {
     used_at: number | null;
   };
   user_passwords: { user_id: string; hash: string; updated_at: number };
+  /** Which controller holds each rack's session (migration 0007, several controllers). */
+  rack_sessions: {
+    rack_id: string;
+    controller_id: string;
+    controller_name: string;
+    session_id: string;
+    started_at: number;
+    renewed_at: number;
+    expires_at: number;
+  };
+  /** The rack CA (migration 0008): certificate and sealed private key, one row per name. */
+  certificate_authorities: {
+    name: string;
+    cert_pem: string;
+    key_sealed: string;
+    created_at: number;
+  };
+  /** Brute-force counters (migration 0009): failures per key in a fixed window. */
+  auth_failures: { key: string; failures: number; window_start: number; expires_at: number };
   allocation_notes: { machine_id: string; agent_name: string | null; owner_data: string };
   ssh_keys: {
     id: string;
@@ -136,4 +157,14 @@ export interface Database {
     created_at: number;
     acked_at: number | null;
   };
+  /** Image files kept in the database (PostgreSQL controllers): one row per stored blob. */
+  blobs: {
+    sha256: string;
+    upload_id: string;
+    size_bytes: number;
+    chunk_bytes: number;
+    created_at: number;
+  };
+  /** The bytes of `blobs`, `chunk_bytes` per row in `idx` order. */
+  blob_chunks: { upload_id: string; idx: number; data: Uint8Array };
 }

@@ -6,6 +6,10 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import { maasAllocationNotes } from './0005-maas.ts';
 import { passwordsMigration } from './0006-passwords.ts';
+import { clusterMigration } from './0007-cluster.ts';
+import { pkiMigration } from './0008-pki.ts';
+import { authFailuresMigration } from './0009-auth-failures.ts';
+import { blobsMigration } from './0010-blobs.ts';
 
 /** The SQL dialects the store runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -246,5 +250,9 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
     '0005_maas': maasAllocationNotes,
     '0006_passwords': passwordsMigration,
+    '0007_cluster': clusterMigration,
+    '0008_pki': pkiMigration,
+    '0009_auth_failures': authFailuresMigration,
+    '0010_blobs': blobsMigration(dialect),
   };
 }
