@@ -1,0 +1,219 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, type MachineJson } from './harness/api.ts';
+import { registerImageFiles, type RegisteredFile } from './harness/images.ts';
+import { postgresAvailable, usePostgres } from './harness/postgres.ts';
+import {
+  startAgentProc,
+  startControllerProc,
+  tempDir,
+  waitFor,
+  type AgentProc,
+  type ControllerProc,
+} from './harness/processes.ts';
+import { createReadyMachine, createUser, registerImage, type Site } from './harness/scenario.ts';
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const MiB = 1024 * 1024;
+
+/** Fetches an image file from a controller as an admin. */
+async function download(
+  controller: ControllerProc,
+  sha256: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
+  const r = await fetch(`${controller.url}/api/v1/images/files/${sha256}`, {
+    method,
+    headers: { authorization: `Bearer ${controller.adminKey}`, ...headers },
+  });
+  return { status: r.status, headers: r.headers, body: Buffer.from(await r.arrayBuffer()) };
+}
+
+/**
+ * PUTs a file on a connection of its own: a controller that answers before reading the body
+ * (already stored, or refused) closes the connection, which a pooled fetch would reuse.
+ */
+function upload(
+  controller: ControllerProc,
+  sha256: string,
+  body: Buffer,
+): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${controller.url}/api/v1/images/files/${sha256}`, {
+      method: 'PUT',
+      agent: false,
+      headers: {
+        authorization: `Bearer ${controller.adminKey}`,
+        'content-type': 'application/octet-stream',
+        'content-length': body.length,
+        connection: 'close',
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe.skipIf(!postgresAvailable)(
+  'image files shared by two controllers on one PostgreSQL',
+  () => {
+    const postgres = usePostgres();
+    const dirs = [tempDir('controller-a'), tempDir('controller-b')];
+    const agentDir = tempDir('agent');
+    const work = tempDir('shared-images');
+    const controllers: ControllerProc[] = [];
+    let agent: AgentProc | undefined;
+    // Not multiples of the 1 MiB chunk, so every file ends in a short chunk.
+    const contents = {
+      kernel: randomBytes(300_001),
+      initrd: randomBytes(MiB + 7),
+      root: randomBytes(3 * MiB + 12_345),
+    };
+    let files: RegisteredFile[] = [];
+
+    const pair = (): [ControllerProc, ControllerProc] => {
+      const [a, b] = controllers;
+      if (a === undefined || b === undefined) throw new Error('controllers did not start');
+      return [a, b];
+    };
+
+    beforeAll(async () => {
+      const url = await postgres().createDatabase();
+      const [a, b] = dirs;
+      if (a === undefined || b === undefined) throw new Error('no data dirs');
+      controllers.push(await startControllerProc({ dataDir: a.path, args: ['--db', url] }));
+      copyFileSync(join(a.path, 'admin.key'), join(b.path, 'admin.key'));
+      controllers.push(await startControllerProc({ dataDir: b.path, args: ['--db', url] }));
+    }, 120_000);
+
+    afterAll(async () => {
+      await agent?.stop();
+      await Promise.all(controllers.map((c) => c.stop()));
+      for (const d of [...dirs, agentDir, work]) d.cleanup();
+    });
+
+    it('an image uploaded through A is served by B byte for byte, with ranges and HEAD', async () => {
+      const [a, b] = pair();
+      for (const [name, bytes] of Object.entries(contents))
+        writeFileSync(join(work.path, name), bytes);
+      files = await registerImageFiles(a.url, a.adminKey, {
+        os: 'custom',
+        release: 'shared',
+        files: [
+          { role: 'kernel', path: join(work.path, 'kernel'), name: 'vmlinuz' },
+          { role: 'initrd', path: join(work.path, 'initrd'), name: 'initrd.img' },
+          { role: 'root-image', path: join(work.path, 'root'), name: 'root.squashfs' },
+        ],
+      });
+      // Nothing reached B's data directory: the files are in the database.
+      expect(existsSync(join(dirs[1]?.path ?? '', 'images', files[0]?.sha256 ?? ''))).toBe(false);
+
+      for (const [file, bytes] of [
+        [files[0], contents.kernel],
+        [files[1], contents.initrd],
+        [files[2], contents.root],
+      ] as const) {
+        const got = await download(b, file?.sha256 ?? '');
+        expect(got.status).toBe(200);
+        expect(got.headers.get('content-length')).toBe(String(bytes.length));
+        expect(got.body.equals(bytes), file?.name).toBe(true);
+      }
+      const root = files[2]?.sha256 ?? '';
+      // A range across two chunk boundaries, and the last bytes (suffix range).
+      const ranged = await download(b, root, { range: `bytes=${MiB - 10}-${2 * MiB + 9}` });
+      expect(ranged.status).toBe(206);
+      expect(ranged.headers.get('content-range')).toBe(
+        `bytes ${MiB - 10}-${2 * MiB + 9}/${contents.root.length}`,
+      );
+      expect(ranged.body.equals(contents.root.subarray(MiB - 10, 2 * MiB + 10))).toBe(true);
+      const tail = await download(b, root, { range: 'bytes=-100' });
+      expect(tail.body.equals(contents.root.subarray(-100))).toBe(true);
+      const head = await download(b, root, {}, 'HEAD');
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-length')).toBe(String(contents.root.length));
+
+      // B knows the file is there: uploading it again through B writes nothing.
+      const again = await upload(b, root, contents.root);
+      expect(again.status).toBe(200);
+      // A file that does not hash to its name is refused by B and not kept for A.
+      const wrong = sha(randomBytes(16));
+      const refused = await upload(b, wrong, randomBytes(2 * MiB));
+      expect(refused.status).toBe(422);
+      expect((await download(a, wrong)).status).toBe(404);
+    });
+
+    it('an agent connected only to B fetches the image uploaded through A into its cache', async () => {
+      const [a, b] = pair();
+      await registerImage(a.url, a.adminKey);
+      const token = await api<{ token: string }>(
+        b.url,
+        b.adminKey,
+        'POST',
+        '/api/v1/racks/enroll-tokens',
+      );
+      expect(token.status).toBe(201);
+      agent = await startAgentProc({
+        controller: b.grpc,
+        dataDir: agentDir.path,
+        enrollToken: token.body.token,
+        args: ['--controller-http', b.url],
+      });
+      await waitFor('the rack to connect to B', async () => {
+        const racks = await api<{ status: string }[]>(b.url, b.adminKey, 'GET', '/api/v1/racks');
+        return racks.body[0]?.status === 'healthy' ? true : undefined;
+      });
+      const site: Site = {
+        controller: b,
+        agent,
+        controllerDir: dirs[1]?.path ?? '',
+        agentDir: agentDir.path,
+        cleanup: () => Promise.resolve(),
+      };
+      const key = await createUser(site, 'imogen');
+      const machine = await createReadyMachine(site, 7);
+      const allocated = await api(b.url, key, 'POST', '/api/v1/machines/allocate', {
+        name: machine.hostname,
+      });
+      expect(allocated.status).toBe(200);
+      const deployed = await api<MachineJson>(
+        b.url,
+        key,
+        'POST',
+        `/api/v1/machines/${machine.id}/deploy`,
+        {
+          os: 'custom',
+          release: 'shared',
+        },
+      );
+      expect(deployed.status, JSON.stringify(deployed.body)).toBe(202);
+
+      const root = files.find((f) => f.role === 'root-image');
+      if (root === undefined) throw new Error('no root image');
+      const served = await waitFor(
+        'the agent to serve the root image',
+        async () => {
+          const r = await fetch(`${agent?.url ?? ''}/images/${root.sha256}`);
+          if (r.status !== 200) {
+            await r.body?.cancel();
+            return undefined;
+          }
+          return Buffer.from(await r.arrayBuffer());
+        },
+        60_000,
+      );
+      expect(served.equals(contents.root)).toBe(true);
+      // Verified and kept in the agent's cache under its hash.
+      const cached = join(agentDir.path, 'images', root.sha256);
+      expect(existsSync(cached)).toBe(true);
+      expect(sha(readFileSync(cached))).toBe(root.sha256);
+    });
+  },
+);
