@@ -44,6 +44,8 @@ export interface Rack {
   readonly health: RackHealth | null;
   /** Version of the network config last queued for this rack (0: none). */
   readonly networkConfigVersion: number;
+  /** When an admin revoked the rack; a revoked rack's sessions and downloads are refused. */
+  readonly revokedAtMs?: number;
 }
 
 /** Kinds of work the controller asks a rack to do (the proto `Command` oneof, in domain terms). */

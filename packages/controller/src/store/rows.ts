@@ -168,6 +168,7 @@ export function rackFromRow(row: Selectable<Database['racks']>): Rack {
     connected: Number(row.connected) === 1,
     health: json(row.health),
     networkConfigVersion: Number(row.network_config_version),
+    ...(row.revoked_at === null ? {} : { revokedAtMs: Number(row.revoked_at) }),
   };
 }
 
