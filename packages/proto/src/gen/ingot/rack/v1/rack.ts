@@ -44,6 +44,19 @@ export interface RegisterRequest {
   interfaces: Interface[];
   /** Agent software version. */
   version: string;
+  /**
+   * The agent's own public key (SPKI PEM, EC P-256). The controller's CA issues the rack a client
+   * certificate for it; the private key never leaves the agent. Empty from agents that predate
+   * mutual TLS: they get no certificate.
+   */
+  publicKeyPem: string;
+  /**
+   * Set by an agent that is already enrolled but has no certificate yet (enrolled before mutual
+   * TLS): with a valid token and these credentials, the controller certifies the existing rack
+   * instead of creating a new one.
+   */
+  rackId: string;
+  rackSecret: string;
 }
 
 export interface Interface {
@@ -55,9 +68,16 @@ export interface Interface {
 
 export interface RegisterResponse {
   rackId: string;
-  /** Long-lived secret; the controller stores only its hash. */
+  /**
+   * Long-lived secret; the controller stores only its hash. Empty when an existing rack was
+   * certified (the agent keeps the secret it has).
+   */
   rackSecret: string;
   name: string;
+  /** The rack's client certificate (PEM, subject CN = rack id), issued for `public_key_pem`. */
+  clientCertPem: string;
+  /** The controllers' CA certificate (PEM): the agent trusts only it for every later connection. */
+  caCertPem: string;
 }
 
 /** SessionRequest is every message an agent sends on its session. */
@@ -295,7 +315,15 @@ export interface PrefetchImages {
 }
 
 function createBaseRegisterRequest(): RegisterRequest {
-  return { enrollmentToken: "", hostname: "", interfaces: [], version: "" };
+  return {
+    enrollmentToken: "",
+    hostname: "",
+    interfaces: [],
+    version: "",
+    publicKeyPem: "",
+    rackId: "",
+    rackSecret: "",
+  };
 }
 
 export const RegisterRequest: MessageFns<RegisterRequest> = {
@@ -311,6 +339,15 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     }
     if (message.version !== "") {
       writer.uint32(34).string(message.version);
+    }
+    if (message.publicKeyPem !== "") {
+      writer.uint32(42).string(message.publicKeyPem);
+    }
+    if (message.rackId !== "") {
+      writer.uint32(50).string(message.rackId);
+    }
+    if (message.rackSecret !== "") {
+      writer.uint32(58).string(message.rackSecret);
     }
     return writer;
   },
@@ -360,6 +397,30 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
             message.version = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.publicKeyPem = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.rackId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.rackSecret = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -384,6 +445,21 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
         ? object.interfaces.map((e: any) => Interface.fromJSON(e))
         : [],
       version: isSet(object.version) ? globalThis.String(object.version) : "",
+      publicKeyPem: isSet(object.publicKeyPem)
+        ? globalThis.String(object.publicKeyPem)
+        : isSet(object.public_key_pem)
+        ? globalThis.String(object.public_key_pem)
+        : "",
+      rackId: isSet(object.rackId)
+        ? globalThis.String(object.rackId)
+        : isSet(object.rack_id)
+        ? globalThis.String(object.rack_id)
+        : "",
+      rackSecret: isSet(object.rackSecret)
+        ? globalThis.String(object.rackSecret)
+        : isSet(object.rack_secret)
+        ? globalThis.String(object.rack_secret)
+        : "",
     };
   },
 
@@ -401,6 +477,15 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     if (message.version !== "") {
       obj.version = message.version;
     }
+    if (message.publicKeyPem !== "") {
+      obj.publicKeyPem = message.publicKeyPem;
+    }
+    if (message.rackId !== "") {
+      obj.rackId = message.rackId;
+    }
+    if (message.rackSecret !== "") {
+      obj.rackSecret = message.rackSecret;
+    }
     return obj;
   },
 
@@ -413,6 +498,9 @@ export const RegisterRequest: MessageFns<RegisterRequest> = {
     message.hostname = object.hostname ?? "";
     message.interfaces = object.interfaces?.map((e) => Interface.fromPartial(e)) || [];
     message.version = object.version ?? "";
+    message.publicKeyPem = object.publicKeyPem ?? "";
+    message.rackId = object.rackId ?? "";
+    message.rackSecret = object.rackSecret ?? "";
     return message;
   },
 };
@@ -519,7 +607,7 @@ export const Interface: MessageFns<Interface> = {
 };
 
 function createBaseRegisterResponse(): RegisterResponse {
-  return { rackId: "", rackSecret: "", name: "" };
+  return { rackId: "", rackSecret: "", name: "", clientCertPem: "", caCertPem: "" };
 }
 
 export const RegisterResponse: MessageFns<RegisterResponse> = {
@@ -532,6 +620,12 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     }
     if (message.name !== "") {
       writer.uint32(26).string(message.name);
+    }
+    if (message.clientCertPem !== "") {
+      writer.uint32(34).string(message.clientCertPem);
+    }
+    if (message.caCertPem !== "") {
+      writer.uint32(42).string(message.caCertPem);
     }
     return writer;
   },
@@ -573,6 +667,22 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
             message.name = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.clientCertPem = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.caCertPem = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -598,6 +708,16 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
         ? globalThis.String(object.rack_secret)
         : "",
       name: isSet(object.name) ? globalThis.String(object.name) : "",
+      clientCertPem: isSet(object.clientCertPem)
+        ? globalThis.String(object.clientCertPem)
+        : isSet(object.client_cert_pem)
+        ? globalThis.String(object.client_cert_pem)
+        : "",
+      caCertPem: isSet(object.caCertPem)
+        ? globalThis.String(object.caCertPem)
+        : isSet(object.ca_cert_pem)
+        ? globalThis.String(object.ca_cert_pem)
+        : "",
     };
   },
 
@@ -612,6 +732,12 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     if (message.name !== "") {
       obj.name = message.name;
     }
+    if (message.clientCertPem !== "") {
+      obj.clientCertPem = message.clientCertPem;
+    }
+    if (message.caCertPem !== "") {
+      obj.caCertPem = message.caCertPem;
+    }
     return obj;
   },
 
@@ -623,6 +749,8 @@ export const RegisterResponse: MessageFns<RegisterResponse> = {
     message.rackId = object.rackId ?? "";
     message.rackSecret = object.rackSecret ?? "";
     message.name = object.name ?? "";
+    message.clientCertPem = object.clientCertPem ?? "";
+    message.caCertPem = object.caCertPem ?? "";
     return message;
   },
 };
@@ -4084,7 +4212,8 @@ export const RackServiceService = {
     responseDeserialize: (value: Buffer): RegisterResponse => RegisterResponse.decode(value),
   },
   /**
-   * Session is the one stream per agent. The agent authenticates with the call metadata
+   * Session is the one stream per agent. The agent authenticates with its client certificate
+   * (mutual TLS: issued by the controllers' CA, not revoked) and the call metadata
    * `x-ingot-rack-id` and `x-ingot-rack-secret` it received from Register.
    */
   session: {
@@ -4102,7 +4231,8 @@ export interface RackServiceServer extends UntypedServiceImplementation {
   /** Register trades a one-time enrollment token for a long-lived rack identity. */
   register: handleUnaryCall<RegisterRequest, RegisterResponse>;
   /**
-   * Session is the one stream per agent. The agent authenticates with the call metadata
+   * Session is the one stream per agent. The agent authenticates with its client certificate
+   * (mutual TLS: issued by the controllers' CA, not revoked) and the call metadata
    * `x-ingot-rack-id` and `x-ingot-rack-secret` it received from Register.
    */
   session: handleBidiStreamingCall<SessionRequest, SessionResponse>;
@@ -4126,7 +4256,8 @@ export interface RackServiceClient extends Client {
     callback: (error: ServiceError | null, response: RegisterResponse) => void,
   ): ClientUnaryCall;
   /**
-   * Session is the one stream per agent. The agent authenticates with the call metadata
+   * Session is the one stream per agent. The agent authenticates with its client certificate
+   * (mutual TLS: issued by the controllers' CA, not revoked) and the call metadata
    * `x-ingot-rack-id` and `x-ingot-rack-secret` it received from Register.
    */
   session(): ClientDuplexStream<SessionRequest, SessionResponse>;
