@@ -166,6 +166,33 @@ describe('checkEvents', () => {
     ]);
     expect(new Set(v.map((x) => x.invariant))).toEqual(new Set(['duplicated']));
   });
+  it('a DHCP answer recorded twice for one retransmitted request is not a duplicate', () => {
+    const { events, sim } = cleanRun();
+    const twice = [...events, ev({ id: 'd2', step: 'dhcp.ack', data: { ip: '172.31.0.100' } })];
+    expect(checkEvents(twice, [sim], ONCE).map((x) => x.invariant)).toEqual(['duplicated']);
+    const steps = sim.steps.map((s) => (s.step === 'dhcp.ack' ? { ...s, atLeast: true } : s));
+    expect(checkEvents(twice, [{ ...sim, steps }], ONCE)).toEqual([]);
+    expect(
+      checkEvents(
+        events.filter((e) => e.step !== 'dhcp.ack'),
+        [{ ...sim, steps }],
+        ONCE,
+      ).map((x) => x.invariant),
+    ).toEqual(['lost']);
+  });
+  it('counts steps the machine reported through the metadata service', () => {
+    const { events, sim } = cleanRun();
+    const meta = ev({ id: 'm9', step: 'install.storage', result: 'started', actor: 'machine:m1' });
+    const step = { step: 'install.storage', result: 'started', ids: [], acknowledged: true };
+    const withStep = { ...sim, steps: [...sim.steps, step] };
+    expect(checkEvents([...events, meta], [withStep], ONCE)).toEqual([]);
+    expect(checkEvents(events, [withStep], ONCE).map((x) => x.invariant)).toEqual(['lost']);
+    expect(
+      checkEvents([...events, meta, { ...meta, id: 'm10', seq: 200 }], [withStep], ONCE).map(
+        (x) => x.invariant,
+      ),
+    ).toEqual(['duplicated']);
+  });
   it('a step the machine made twice may be stored twice', () => {
     const { events, sim } = cleanRun();
     const again = { step: 'boot.kernel', result: 'succeeded', ids: ['a9'], acknowledged: true };
