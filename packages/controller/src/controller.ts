@@ -23,7 +23,7 @@ import { SshKeyService } from './app/ssh-key-service.ts';
 import { MetadataService } from './app/metadata-service.ts';
 import { AllocationNoteService } from './app/allocation-note-service.ts';
 import { SessionService } from './app/session-service.ts';
-import { SignInLimiter } from './app/sign-in-limiter.ts';
+import { AuthLimiter } from './app/auth-limiter.ts';
 import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
@@ -89,6 +89,13 @@ export async function startController(
   };
 
   const users = new UserService({ store, bus, clock });
+  // Brute-force limits on every credential, counted in the (shared) database.
+  const authLimiter = new AuthLimiter({
+    store,
+    bus,
+    clock,
+    logger: logger.child({ component: 'auth' }),
+  });
   const machines = new MachineService({
     store,
     bus,
@@ -137,6 +144,7 @@ export async function startController(
     port: config.grpc.port,
     heartbeatIntervalMs,
     secrets,
+    authLimiter,
   });
   late.notifier = rackServer;
   const metrics = createControllerMetrics({
@@ -160,7 +168,8 @@ export async function startController(
       heartbeatIntervalMs,
       maxBodyBytes: config.maxBodyBytes ?? 1 << 20,
       metrics,
-      sessions: new SessionService({ store, bus, clock, limiter: new SignInLimiter(clock) }),
+      sessions: new SessionService({ store, bus, clock, limiter: authLimiter }),
+      authLimiter,
       uiDir: config.uiDir,
     },
     logger.child({ component: 'api' }),
@@ -174,6 +183,7 @@ export async function startController(
     bus,
     store,
     users,
+    authLimiter,
     machines,
     logger: logger.child({ component: 'ws' }),
   });

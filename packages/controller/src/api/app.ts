@@ -20,6 +20,8 @@ import { authenticateRack, isImageFileRead, isImageFileUpload } from './image-fi
 import { DomainFailure, problem, problemFor, type Problem } from './problem.ts';
 import { requestLog } from '../metrics/request-log.ts';
 import { isSignIn, registerSessionRoutes } from './sessions.ts';
+import { authenticateApiKey } from '../app/auth-limiter-credentials.ts';
+import { clientAddress, tooManyAttempts } from './auth-limit.ts';
 import { DEFAULT_UI_DIR, serveUi } from './ui-static.ts';
 
 const PROBLEM_TYPE = 'application/problem+json';
@@ -60,7 +62,14 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
   }
   // Machines' metadata service: outside /api/v1, so API-key auth never applies; it checks the
   // machine's OAuth token itself (docs/deploy-contract.md).
-  app.route('/', createMetadataApi(deps.metadata, { maxBodyBytes: deps.maxBodyBytes, logger }));
+  app.route(
+    '/',
+    createMetadataApi(deps.metadata, {
+      maxBodyBytes: deps.maxBodyBytes,
+      logger,
+      authLimiter: deps.authLimiter,
+    }),
+  );
   app.route(MAAS_API_PREFIX, createMaasApi(deps, logger)); // OAuth, not Bearer (docs/maas-api.md)
   // The web UI at `/` (GET/HEAD on paths no API owns; see ui-static.ts).
   app.use('*', serveUi(deps.uiDir ?? DEFAULT_UI_DIR));
@@ -103,7 +112,8 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
     const header = c.req.header('authorization') ?? '';
     // Racks read image files with their enrollment credentials (deploy-contract.md "Image files").
     if (/^Rack\s/i.test(header) && isImageFileRead(c.req.method, c.req.path)) {
-      const rack = await authenticateRack(deps, header);
+      const rack = await authenticateRack(deps, header, clientAddress(c));
+      if (rack !== undefined && 'retryAfterSeconds' in rack) return tooManyAttempts(rack);
       if (rack === undefined) {
         return send(
           problem(401, 'unauthenticated', 'Unauthenticated', 'unknown rack or wrong secret'),
@@ -113,7 +123,13 @@ export function createApi(deps: ApiDeps, logger: Logger): OpenAPIHono<ApiEnv> {
       return next();
     }
     const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const result = match?.[1] === undefined ? undefined : await deps.users.authenticate(match[1]);
+    const result =
+      match?.[1] === undefined
+        ? undefined
+        : await authenticateApiKey(deps, match[1], clientAddress(c));
+    if (result !== undefined && !result.ok && result.error.kind === 'rate-limited') {
+      return tooManyAttempts(result.error);
+    }
     if (result === undefined || !result.ok) {
       const detail =
         header.length === 0

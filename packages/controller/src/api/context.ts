@@ -15,6 +15,7 @@ import type { SshKeyService } from '../app/ssh-key-service.ts';
 import type { MetadataService } from '../app/metadata-service.ts';
 import type { AllocationNoteService } from '../app/allocation-note-service.ts';
 import type { SessionService } from '../app/session-service.ts';
+import type { AuthLimiter } from '../app/auth-limiter.ts';
 import type { User } from '../domain/user.ts';
 import type { ControllerMetrics } from '../metrics/controller-metrics.ts';
 import { ProblemDto } from './dto.ts';
@@ -35,7 +36,7 @@ export interface ApiDeps {
    * Read-only queries (event listing; the hardware and reservations the MAAS machine shape
    * shows) go straight to the store port.
    */
-  readonly store: Pick<Store, 'listEvents' | 'getMachineHardware' | 'listReservations'>;
+  readonly store: Pick<Store, 'listEvents' | 'getMachineHardware' | 'listReservations' | 'cluster'>;
   readonly clock: Clock;
   readonly heartbeatIntervalMs: number;
   /** Largest accepted request body. */
@@ -44,6 +45,8 @@ export interface ApiDeps {
   readonly metrics?: ControllerMetrics | undefined;
   /** Password sign-in and session keys for the web UI. */
   readonly sessions: SessionService;
+  /** Brute-force limits for every credential (`app/auth-limiter.ts`). */
+  readonly authLimiter: AuthLimiter;
   /** The built web UI (`packages/ui/dist` by default). */
   readonly uiDir?: string | undefined;
 }
@@ -77,6 +80,9 @@ export const ERRORS = {
   404: problemResponse('Not found'),
   409: problemResponse('Conflicts with the current state'),
   413: problemResponse('Request body too large'),
+  429: problemResponse(
+    'Too many failed authentication attempts from this address; see Retry-After',
+  ),
 } as const;
 
 /** Maps user ids to user names, for `owner` fields. */

@@ -8,6 +8,8 @@ import { assertNever } from '@ingot/common';
 import type { Context } from 'hono';
 import type { BlobWriteError } from '../app/blob-store.ts';
 import type { Actor } from '../app/actor.ts';
+import type { RateLimited } from '../app/auth-limiter.ts';
+import { authenticateRackSecret } from '../app/auth-limiter-credentials.ts';
 import { ERRORS, type ApiApp, type ApiDeps, type ApiEnv } from './context.ts';
 import { ProblemDto } from './dto.ts';
 import { DomainFailure, problem, unwrap, type Problem } from './problem.ts';
@@ -43,16 +45,19 @@ export function isImageFileUpload(method: string, path: string): boolean {
 
 /**
  * Checks `Authorization: Rack <rackId>:<secret>` (the credentials an agent got at enrollment) and
- * returns the rack actor, or `undefined` when the header is not of that form or is wrong.
+ * returns the rack actor, `undefined` when the header is not of that form or is wrong, or the
+ * refusal when this address or rack has failed too often (`rack-secret` limits).
  */
 export async function authenticateRack(
-  deps: Pick<ApiDeps, 'racks'>,
+  deps: Pick<ApiDeps, 'racks' | 'authLimiter'>,
   header: string,
-): Promise<Actor | undefined> {
+  source: string,
+): Promise<Actor | RateLimited | undefined> {
   const match = /^Rack\s+([^:\s]+):(\S+)$/i.exec(header);
   if (match?.[1] === undefined || match[2] === undefined) return undefined;
-  const rack = await deps.racks.authenticate(match[1], match[2]);
-  return rack.ok ? { kind: 'rack', rackId: rack.value.id } : undefined;
+  const rack = await authenticateRackSecret(deps, match[1], match[2], source);
+  if (!rack.ok) return rack.error.kind === 'rate-limited' ? rack.error : undefined;
+  return { kind: 'rack', rackId: rack.value.id };
 }
 
 /**

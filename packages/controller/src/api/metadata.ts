@@ -12,6 +12,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import type { Logger } from '@ingot/common';
 import type { MetadataCaller, MetadataService } from '../app/metadata-service.ts';
+import type { AuthLimiter } from '../app/auth-limiter.ts';
+import { authenticateMetadataToken } from '../app/auth-limiter-credentials.ts';
+import { metadataSource, tooManyAttempts } from './auth-limit.ts';
 import type { DomainError } from '../domain/errors.ts';
 import { decodeOAuthHeader } from './oauth-header.ts';
 import { problem, problemFor, type Problem } from './problem.ts';
@@ -123,7 +126,11 @@ async function jsonBody<T extends z.ZodType>(
  */
 export function createMetadataApi(
   service: MetadataService,
-  options: { readonly maxBodyBytes: number; readonly logger: Logger },
+  options: {
+    readonly maxBodyBytes: number;
+    readonly logger: Logger;
+    readonly authLimiter: AuthLimiter;
+  },
 ): Hono {
   const app = new Hono();
 
@@ -136,12 +143,19 @@ export function createMetadataApi(
         ok: false,
         response: fail({ kind: 'unauthenticated', detail: header.error.detail }),
       };
-    const r = await service.authenticate({
+    const credentials = {
       consumerKey: header.value.consumerKey,
       tokenKey: header.value.token,
       tokenSecret: header.value.tokenSecret,
-    });
-    return r.ok ? { ok: true, caller: r.value } : { ok: false, response: fail(r.error) };
+    };
+    const r = await authenticateMetadataToken(
+      { metadata: service, authLimiter: options.authLimiter },
+      credentials,
+      metadataSource(c),
+    );
+    if (r.ok) return { ok: true, caller: r.value };
+    if (r.error.kind === 'rate-limited') return { ok: false, response: tooManyAttempts(r.error) };
+    return { ok: false, response: fail(r.error) };
   };
 
   /** A route under a version: 404 for versions Ingot does not serve. */

@@ -4,19 +4,11 @@
  * sets a password (admins for anyone, users for themselves). Only sign-in is open without a key.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context } from 'hono';
 import { PASSWORD_LENGTH } from '../app/session-service.ts';
-import {
-  ERRORS,
-  jsonBody,
-  jsonResponse,
-  type ApiApp,
-  type ApiDeps,
-  type ApiEnv,
-} from './context.ts';
+import { ERRORS, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from './context.ts';
 import { ProblemDto, UserDto, userDto } from './dto.ts';
-import { DomainFailure, problem, unwrap } from './problem.ts';
+import { DomainFailure, unwrap } from './problem.ts';
+import { clientAddress, tooManyAttemptsProblem } from './auth-limit.ts';
 
 const PROBLEM = 'application/problem+json';
 
@@ -83,15 +75,6 @@ export function isSignIn(method: string, path: string): boolean {
   return method === 'POST' && path === '/api/v1/sessions';
 }
 
-/** The client's address, or `unknown` when the request did not come over a socket (tests). */
-function clientAddress(c: Context<ApiEnv>): string {
-  try {
-    return getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** Registers the session and password routes. */
 export function registerSessionRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(signInRoute, async (c) => {
@@ -100,11 +83,8 @@ export function registerSessionRoutes(app: ApiApp, deps: ApiDeps): void {
     if (!result.ok) {
       const e = result.error;
       if (e.kind === 'rate-limited') {
-        const detail = `try again in ${e.retryAfterSeconds} s`;
-        return c.json(problem(429, 'rate-limited', 'Too many failed sign-ins', detail), 429, {
-          'content-type': PROBLEM,
-          'retry-after': String(e.retryAfterSeconds),
-        });
+        const { body, headers } = tooManyAttemptsProblem(e, 'sign-in');
+        return c.json(body, 429, headers);
       }
       throw new DomainFailure(e);
     }

@@ -13,6 +13,7 @@ import type { SshKey } from '../domain/ssh-key.ts';
 import type { MetadataTokenRecord } from '../domain/metadata/token.ts';
 import type { MachineHardware } from '../domain/metadata/hardware.ts';
 import type { AllocationNotes } from '../domain/machine/allocation-notes.ts';
+import type { AuthFailureStore } from './auth-failure-store.ts';
 
 /** A machine row as written on creation. */
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
@@ -102,6 +103,8 @@ export interface Store {
   getPasswordHash(userId: string): Promise<string | undefined>;
   /** Sets (or replaces) a user's password hash. */
   setPasswordHash(userId: string, hash: string, nowMs: number): Promise<void>;
+  /** Brute-force counters shared by every controller on this database (`auth-limiter.ts`). */
+  readonly authFailures: AuthFailureStore;
 
   insertEnrollmentToken(
     tokenHash: string,

@@ -13,7 +13,7 @@ import { hashSecret, newSecret, shortId } from './ids.ts';
 import { SESSION_KEY_PREFIX, SESSION_TTL_MS } from './session-key.ts';
 import { DECOY_HASH, hashPassword, passwordMatches } from './password-hash.ts';
 import type { EventBus, Store } from './ports.ts';
-import type { SignInLimiter } from './sign-in-limiter.ts';
+import { rateLimited, type AuthLimiter } from './auth-limiter.ts';
 
 /** Why a sign-in was refused. Both say nothing about whether the username exists. */
 export type SignInError =
@@ -30,7 +30,7 @@ export interface SessionServiceDeps {
   readonly store: Store;
   readonly bus: EventBus;
   readonly clock: Clock;
-  readonly limiter: SignInLimiter;
+  readonly limiter: AuthLimiter;
 }
 
 /** The sign-in use cases. */
@@ -50,18 +50,23 @@ export class SessionService {
     readonly password: string;
     readonly clientAddress: string;
   }): Promise<Result<{ user: User; apiKey: string; expiresAtMs: number }, SignInError>> {
-    const limitKeys = [`user:${input.username}`, `ip:${input.clientAddress}`];
-    const waitMs = this.#d.limiter.retryAfterMs(limitKeys);
-    if (waitMs > 0)
-      return err({ kind: 'rate-limited', retryAfterSeconds: Math.ceil(waitMs / 1000) });
+    const attempt = {
+      credential: 'password',
+      source: input.clientAddress,
+      identity: input.username,
+    } as const;
+    const waitMs = await this.#d.limiter.passwordWaitMs(attempt);
+    if (waitMs > 0) return err(rateLimited(waitMs));
     const user = await this.#d.store.getUserByName(input.username);
     const stored = user === undefined ? undefined : await this.#d.store.getPasswordHash(user.id);
     // Unknown users and users without a password cost one scrypt too (no timing oracle).
     const matches = await passwordMatches(input.password, stored ?? DECOY_HASH);
     if (user === undefined || stored === undefined || !matches) {
-      this.#d.limiter.fail(limitKeys);
+      const failedWaitMs = await this.#d.limiter.fail(attempt);
+      if (failedWaitMs > 0) return err(rateLimited(failedWaitMs));
       return err({ kind: 'unauthenticated', detail: 'wrong username or password' });
     }
+    await this.#d.limiter.succeeded(attempt);
     const now = this.#d.clock.now();
     const id = shortId(12);
     const secret = newSecret(32);
@@ -109,7 +114,14 @@ export class SessionService {
         detail: 'this API key is not a sign-in session; only session keys can be signed out',
       });
     }
-    await this.#d.store.deleteApiKey(id);
+    const now = this.#d.clock.now();
+    const events = await this.#d.store.transaction(async (tx) => {
+      await tx.deleteApiKey(id);
+      const message = `${user.username} signed out (session key ${id})`;
+      const event = newAuditEvent({ kind: 'user', user }, 'session.delete', message, now);
+      return tx.appendEvents([event], now);
+    });
+    this.#d.bus.publish(events);
     return ok(undefined);
   }
 

@@ -23,6 +23,9 @@ import type { RackNotifier } from '../app/ports.ts';
 import type { RackService } from '../app/rack-service.ts';
 import { openPowerParams } from '../app/secret-box.ts';
 import type { SecretBox } from '../app/secret-box.ts';
+import type { AuthLimiter } from '../app/auth-limiter.ts';
+import { authenticateRackSecret, registerRack } from '../app/auth-limiter-credentials.ts';
+import { peerAddress, tooManyAttempts } from './auth-limit.ts';
 import {
   commandToProto,
   healthFromProto,
@@ -38,6 +41,8 @@ export interface RackServerOptions {
   readonly heartbeatIntervalMs: number;
   /** Opens the sealed power parameters of commands as they are sent. */
   readonly secrets: SecretBox;
+  /** Brute-force limits on enrollment tokens and rack secrets (`app/auth-limiter.ts`). */
+  readonly authLimiter: AuthLimiter;
 }
 
 /** A running rack server. */
@@ -174,14 +179,19 @@ export async function startRackServer(
   const impl: RackServiceServer = {
     register(call, callback) {
       const req = call.request;
-      racks
-        .register({
-          token: req.enrollmentToken,
-          hostname: req.hostname,
-          version: req.version,
-          interfaces: interfacesFromProto(req.interfaces),
-        })
+      const limited = { racks, authLimiter: options.authLimiter };
+      const input = {
+        token: req.enrollmentToken,
+        hostname: req.hostname,
+        version: req.version,
+        interfaces: interfacesFromProto(req.interfaces),
+      };
+      registerRack(limited, input, peerAddress(call.getPeer()))
         .then((result) => {
+          if (!result.ok && result.error.kind === 'rate-limited') {
+            callback(tooManyAttempts(result.error));
+            return;
+          }
           if (!result.ok) {
             callback({
               code: GrpcStatus.UNAUTHENTICATED,
@@ -215,9 +225,14 @@ export async function startRackServer(
         s.enqueue(() => onMessage(s, message));
       };
 
-      racks
-        .authenticate(rackId, secret)
+      const limited = { racks, authLimiter: options.authLimiter };
+      authenticateRackSecret(limited, rackId, secret, peerAddress(stream.getPeer()))
         .then((auth) => {
+          if (!auth.ok && auth.error.kind === 'rate-limited') {
+            logger.warn('rack session refused: too many failures', { rackId });
+            stream.emit('error', tooManyAttempts(auth.error));
+            return;
+          }
           if (!auth.ok) {
             logger.warn('rack session refused', { rackId });
             stream.emit('error', {

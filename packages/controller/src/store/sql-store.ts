@@ -17,6 +17,7 @@ import { allocationCandidate } from './sql-allocation.ts';
 import { lockEventLog, retryTransaction } from './postgres-retry.ts';
 import * as accounts from './sql-accounts.ts';
 import * as passwords from './sql-passwords.ts';
+import { SqlAuthFailures } from './sql-auth-failures.ts';
 import * as eventLog from './sql-events.ts';
 import * as racks from './sql-racks.ts';
 import * as subnets from './sql-subnets.ts';
@@ -48,6 +49,10 @@ export class SqlStore implements Store {
     this.#dialect = dialect;
     this.#onClose = onClose;
     this.#inTransaction = inTransaction;
+  }
+
+  get authFailures(): SqlAuthFailures {
+    return new SqlAuthFailures(this.#db);
   }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@
  * runs (`sqlite.test.ts`, `postgres.test.ts`).
  */
 import { describeAccountStoreContract } from './account-store.contract.ts';
+import { describeAuthFailuresStoreContract } from './auth-failures.contract.ts';
 import { describeAllocationNotesStoreContract } from './allocation-notes.contract.ts';
 import { describeEventStoreContract } from './event-store.contract.ts';
 import { describeImageStoreContract } from './image-store.contract.ts';
@@ -24,4 +25,5 @@ export function describeStoreContracts(name: string, open: OpenStore): void {
   describeMetadataStoreContract(name, open);
   describeStoreTransactionContract(name, open);
   describeAllocationNotesStoreContract(name, open);
+  describeAuthFailuresStoreContract(name, open);
 }

@@ -6,7 +6,7 @@ import { createJsonLogger } from '@ingot/common';
 import { createApi } from '../api/app.ts';
 import type { ApiApp } from '../api/context.ts';
 import { SessionService } from '../app/session-service.ts';
-import { SignInLimiter } from '../app/sign-in-limiter.ts';
+import { AuthLimiter } from '../app/auth-limiter.ts';
 import type { ServiceFixture } from './service-fixture.ts';
 import { AllocationNoteService } from '../app/allocation-note-service.ts';
 
@@ -29,6 +29,11 @@ export interface TestApi {
 /** Builds the API on the fixture's services and store. Opens no ports; never fails. */
 export function createTestApi(fixture: ServiceFixture, options: TestApiOptions = {}): TestApi {
   const logLines: string[] = [];
+  const authLimiter = new AuthLimiter({
+    store: fixture.store,
+    bus: fixture.bus,
+    clock: fixture.clock,
+  });
   const api = createApi(
     {
       machines: fixture.machines,
@@ -47,8 +52,9 @@ export function createTestApi(fixture: ServiceFixture, options: TestApiOptions =
         store: fixture.store,
         bus: fixture.bus,
         clock: fixture.clock,
-        limiter: new SignInLimiter(fixture.clock),
+        limiter: authLimiter,
       }),
+      authLimiter,
       uiDir: options.uiDir,
     },
     createJsonLogger((line) => logLines.push(line), 'error'),

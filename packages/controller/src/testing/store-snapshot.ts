@@ -15,14 +15,18 @@ export interface StoreSnapshot {
   readonly pendingCommands: RackCommand[];
 }
 
-/** Reads machines, events (up to 100,000), users, racks and pending rack commands. */
+/**
+ * Reads machines, events (up to 100,000), users, racks and pending rack commands. Leaves out
+ * `auth.lockout` events: a refused request may count as a failed authentication, and reaching
+ * the limit is recorded (`app/auth-limiter.ts`); that is the one change a refusal may make.
+ */
 export async function snapshotStore(store: Store): Promise<StoreSnapshot> {
   const racks = await store.listRacks();
   const pendingCommands: RackCommand[] = [];
   for (const rack of racks) pendingCommands.push(...(await store.pendingRackCommands(rack.id)));
   return {
     machines: await store.listMachines({}),
-    events: await store.listEvents({ limit: 100_000 }),
+    events: (await store.listEvents({ limit: 100_000 })).filter((e) => e.step !== 'auth.lockout'),
     users: await store.listUsers(),
     racks,
     pendingCommands,

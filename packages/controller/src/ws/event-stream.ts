@@ -11,6 +11,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { EventBus, Store } from '../app/ports.ts';
 import type { MachineService } from '../app/machine-service.ts';
 import type { UserService } from '../app/user-service.ts';
+import type { AuthLimiter } from '../app/auth-limiter.ts';
+import { authenticateApiKey } from '../app/auth-limiter-credentials.ts';
 import type { EventRecord } from '../domain/event.ts';
 import { eventDto } from '../api/dto.ts';
 
@@ -19,13 +21,23 @@ export interface EventStreamDeps {
   readonly bus: EventBus;
   readonly store: Pick<Store, 'listEvents'>;
   readonly users: UserService;
+  /** Brute-force limits on `?key=` / Bearer (`app/auth-limiter.ts`). */
+  readonly authLimiter: AuthLimiter;
   readonly machines: MachineService;
   readonly logger: Logger;
 }
 
-function reject(socket: Duplex, status: number, text: string): void {
+function reject(
+  socket: Duplex,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${text}\n`,
+    `HTTP/1.1 ${status} ${text}\r\nContent-Type: text/plain\r\n${extra}Connection: close\r\n\r\n${text}\n`,
   );
 }
 
@@ -49,7 +61,11 @@ export function attachEventStream(server: Server, deps: EventStreamDeps): () => 
       return;
     }
     void (async () => {
-      const auth = await deps.users.authenticate(key);
+      const auth = await authenticateApiKey(deps, key, request.socket.remoteAddress ?? 'unknown');
+      if (!auth.ok && auth.error.kind === 'rate-limited') {
+        const wait = auth.error.retryAfterSeconds;
+        return reject(socket, 429, 'Too Many Requests', { 'Retry-After': String(wait) });
+      }
       if (!auth.ok) return reject(socket, 401, 'Unauthorized');
       const actor = { kind: 'user' as const, user: auth.value };
       if (machineId !== undefined && !(await deps.machines.get(actor, machineId)).ok) {

@@ -9,6 +9,7 @@ import type { Logger } from '@ingot/common';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ApiDeps } from '../context.ts';
+import { clientAddress } from '../auth-limit.ts';
 import { MaasError } from './maas-error.ts';
 import type { MaasEnv } from './maas-env.ts';
 import { registerMachineRoutes } from './machines-routes.ts';
@@ -48,7 +49,7 @@ export function createMaasApi(deps: ApiDeps, logger: Logger): Hono<MaasEnv> {
     // MAAS answers its anonymous resources whatever the credentials (gomaasapi reads version/
     // before it checks them with users/?op=whoami, and reports a bad key only from there).
     if (ANONYMOUS.has(local)) return next();
-    const { user, keyId } = await authenticateMaas(deps.users, header);
+    const { user, keyId } = await authenticateMaas(deps, header, clientAddress(c));
     c.set('user', user);
     c.set('actor', { kind: 'user', user });
     c.set('keyId', keyId);

@@ -7,7 +7,7 @@ import type { DomainError } from '../../domain/errors.ts';
 
 /** A refusal the MAAS adapter answers with: status, message, and extra headers. */
 export class MaasError extends Error {
-  readonly status: 400 | 401 | 403 | 404 | 409 | 503;
+  readonly status: 400 | 401 | 403 | 404 | 409 | 429 | 503;
   readonly headers: Readonly<Record<string, string>>;
 
   constructor(

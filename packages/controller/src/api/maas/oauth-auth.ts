@@ -5,6 +5,8 @@
  */
 import { decodeOAuthHeader } from '../oauth-header.ts';
 import type { UserService } from '../../app/user-service.ts';
+import type { AuthLimiter } from '../../app/auth-limiter.ts';
+import { authenticateApiKey } from '../../app/auth-limiter-credentials.ts';
 import type { User } from '../../domain/user.ts';
 import { MaasError } from './maas-error.ts';
 import { ingotKeyOf } from './maas-key.ts';
@@ -18,11 +20,13 @@ function refuse(detail: string): MaasError {
 
 /**
  * The user whose key signed the request. Throws {@link MaasError} 401 for a missing, malformed or
- * wrongly signed header, and for unknown or revoked keys.
+ * wrongly signed header, and for unknown or revoked keys; 429 with `Retry-After` when this address
+ * or key id failed too often (`app/auth-limiter.ts`).
  */
 export async function authenticateMaas(
-  users: UserService,
+  deps: { readonly users: UserService; readonly authLimiter: AuthLimiter },
   header: string | undefined,
+  source: string,
 ): Promise<{ readonly user: User; readonly keyId: string }> {
   const decoded = decodeOAuthHeader(header);
   if (!decoded.ok) {
@@ -33,9 +37,13 @@ export async function authenticateMaas(
         : decoded.error.detail,
     );
   }
-  const key = ingotKeyOf(decoded.value);
-  if (key === undefined) throw refuse('Invalid access token or signature.');
-  const result = await users.authenticate(key);
+  // A key not in Ingot's form is a failure like a wrong one: it counts too.
+  const result = await authenticateApiKey(deps, ingotKeyOf(decoded.value) ?? '', source);
+  if (!result.ok && result.error.kind === 'rate-limited') {
+    const wait = String(result.error.retryAfterSeconds);
+    const detail = `too many failed attempts; try again in ${wait} s`;
+    throw new MaasError(429, detail, { 'retry-after': wait });
+  }
   if (!result.ok) throw refuse('Invalid access token or signature.');
   return { user: result.value, keyId: decoded.value.token };
 }
