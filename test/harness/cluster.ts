@@ -66,6 +66,15 @@ export interface ClusterAgent {
   readonly pids: number[];
 }
 
+/** An agent started by someone else (the fleet simulator) that the cluster kills and restarts. */
+export interface ExternalAgent {
+  /** Its PID now, 0 while stopped. */
+  readonly pid: number;
+  /** SIGKILLs it and waits until it is gone. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+}
+
 /** A running cluster; see the module comment. */
 export interface Cluster {
   readonly controllers: readonly ClusterController[];
@@ -79,6 +88,8 @@ export interface Cluster {
   restartController(i: number): Promise<void>;
   killAgent(): Promise<number | undefined>;
   restartAgent(): Promise<void>;
+  /** Hands the agent's kill and restart to `agent` (for a cluster started with `agent: false`). */
+  attachAgent(agent: ExternalAgent): void;
   /** Index of the controller holding the rack session (its `ingot_rack_sessions` ≥ 1). */
   sessionHolder(): Promise<number | undefined>;
   /** Waits until exactly one running controller holds the rack session and returns it. */
@@ -173,6 +184,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     });
   }
   let agent: ClusterAgent | undefined;
+  let external: ExternalAgent | undefined;
   let agentToken: string | undefined;
   const agentOptions = options.agent === false ? undefined : (options.agent ?? {});
   const agentHttp = agentOptions?.http ?? `127.0.0.1:${String(await freePort())}`;
@@ -293,12 +305,22 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         await startController(s);
       },
       async killAgent() {
+        if (external !== undefined) {
+          const pid = external.pid;
+          if (pid === 0) return undefined;
+          await external.kill();
+          return pid;
+        }
         if (agent === undefined) return undefined;
         const pid = await killHard(agent.proc);
         agent.proc = undefined;
         return pid;
       },
       async restartAgent() {
+        if (external !== undefined) {
+          if (external.pid === 0) await external.start();
+          return;
+        }
         if (agent === undefined || agent.proc !== undefined) return;
         await startAgent(agent);
       },
@@ -322,6 +344,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           () => cluster.sessionHolder(),
           timeoutMs,
         );
+      },
+      attachAgent(a) {
+        external = a;
       },
       close: stopAll,
     };
