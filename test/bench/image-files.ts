@@ -29,9 +29,12 @@ async function makeFile(path: string): Promise<string> {
       seed.copy().digest().copy(block, j);
     }
     hash.update(block);
-    if (!out.write(block)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(block)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
-  await new Promise<void>((r, e) => out.end((err?: Error | null) => (err ? e(err) : r())));
+  await new Promise<void>((resolve, reject) => {
+    out.once('error', reject);
+    out.end(() => resolve());
+  });
   return hash.digest('hex');
 }
 

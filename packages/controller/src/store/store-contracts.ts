@@ -5,12 +5,15 @@
 import { describeAccountStoreContract } from './account-store.contract.ts';
 import { describeAuthFailuresStoreContract } from './auth-failures.contract.ts';
 import { describeAllocationNotesStoreContract } from './allocation-notes.contract.ts';
+import { describeCollationStoreContract } from './collation.contract.ts';
+import { describeClusterStoreContract } from './cluster-store.contract.ts';
 import { describeEventStoreContract } from './event-store.contract.ts';
 import { describeImageStoreContract } from './image-store.contract.ts';
 import { describeMachineStoreContract } from './machine-store.contract.ts';
 import { describeMetadataStoreContract } from './metadata-store.contract.ts';
 import { describeNetworkStoreContract } from './network-store.contract.ts';
 import { describeRackStoreContract } from './rack-store.contract.ts';
+import { describeRackTrustStoreContract } from './rack-trust.contract.ts';
 import type { OpenStore } from './store-contract-fixtures.ts';
 import { describeStoreTransactionContract } from './store-transaction.contract.ts';
 
@@ -25,5 +28,8 @@ export function describeStoreContracts(name: string, open: OpenStore): void {
   describeMetadataStoreContract(name, open);
   describeStoreTransactionContract(name, open);
   describeAllocationNotesStoreContract(name, open);
+  describeCollationStoreContract(name, open);
+  describeClusterStoreContract(name, open);
   describeAuthFailuresStoreContract(name, open);
+  describeRackTrustStoreContract(name, open);
 }

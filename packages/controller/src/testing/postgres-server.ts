@@ -104,7 +104,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
   try {
-    // C collation: text sorts by bytes, as SQLite does.
+    // The cluster's own locale is C; each test database gets a linguistic one (createDatabase).
     await tool(
       'initdb',
       ['-D', data, '-U', SUPERUSER, '-A', 'trust', '-E', 'UTF8'].concat([
@@ -164,7 +164,17 @@ function serverHandle(
       const name = `ingot_${String(databases)}`;
       await run(
         join(bin, 'createdb'),
-        ['-h', '127.0.0.1', '-p', String(port)].concat(['-U', SUPERUSER, '-T', 'template0', name]),
+        ['-h', '127.0.0.1', '-p', String(port)].concat([
+          '-U',
+          SUPERUSER,
+          '-T',
+          'template0',
+          // A linguistic default collation, as `createdb` gives on an en_US.UTF-8 system (ICU, so
+          // no OS locale is needed): the store must sort text in byte order regardless.
+          '--locale-provider=icu',
+          '--icu-locale=en-US',
+          name,
+        ]),
         { timeout: 30_000 },
       );
       return url(name);

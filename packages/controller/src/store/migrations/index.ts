@@ -10,6 +10,7 @@ import { clusterMigration } from './0007-cluster.ts';
 import { pkiMigration } from './0008-pki.ts';
 import { authFailuresMigration } from './0009-auth-failures.ts';
 import { blobsMigration } from './0010-blobs.ts';
+import { collationMigration } from './0010-collation.ts';
 
 /** The SQL dialects the store runs on. */
 export type Dialect = 'sqlite' | 'postgres';
@@ -254,5 +255,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008_pki': pkiMigration,
     '0009_auth_failures': authFailuresMigration,
     '0010_blobs': blobsMigration(dialect),
+    '0010_collation': collationMigration(dialect),
   };
 }
