@@ -13,7 +13,9 @@ import type { SshKey } from '../domain/ssh-key.ts';
 import type { MetadataTokenRecord } from '../domain/metadata/token.ts';
 import type { MachineHardware } from '../domain/metadata/hardware.ts';
 import type { AllocationNotes } from '../domain/machine/allocation-notes.ts';
+import type { ClusterStore } from './cluster-store.ts';
 import type { AuthFailureStore } from './auth-failure-store.ts';
+import type { RackTrustStore } from './rack-trust-store.ts';
 
 /** A machine row as written on creation. */
 export type NewMachine = Omit<Machine, 'version' | 'updatedAtMs'>;
@@ -37,6 +39,8 @@ export interface EventFilter {
   readonly machineId?: string | undefined;
   /** Only events with `seq` greater than this. */
   readonly afterSeq?: number | undefined;
+  /** Only events of these kinds (`audit` for the audit trail); all when undefined. */
+  readonly kinds?: readonly EventRecord['kind'][] | undefined;
   readonly limit?: number | undefined;
 }
 
@@ -103,8 +107,12 @@ export interface Store {
   getPasswordHash(userId: string): Promise<string | undefined>;
   /** Sets (or replaces) a user's password hash. */
   setPasswordHash(userId: string, hash: string, nowMs: number): Promise<void>;
+  /** What several controllers on one database share: rack session leases, the event log's end. */
+  readonly cluster: ClusterStore;
   /** Brute-force counters shared by every controller on this database (`auth-limiter.ts`). */
   readonly authFailures: AuthFailureStore;
+  /** The rack CA shared by controllers on one database, and rack revocation (issue 7). */
+  readonly rackTrust: RackTrustStore;
 
   insertEnrollmentToken(
     tokenHash: string,
@@ -201,6 +209,8 @@ export interface RackNotifier {
   commandsQueued(rackId: string): void;
   /** A machine's BMC access on this rack changed (added, edited, removed): resend it. */
   powerConfigsChanged(rackId: string): void;
+  /** The rack was revoked: close its session if this controller holds it. */
+  rackRevoked?(rackId: string): void;
 }
 
 /** Publishes stored events to live subscribers (websockets). */

@@ -18,7 +18,9 @@ import { lockEventLog, retryTransaction } from './postgres-retry.ts';
 import * as accounts from './sql-accounts.ts';
 import * as passwords from './sql-passwords.ts';
 import { SqlAuthFailures } from './sql-auth-failures.ts';
+import { SqlRackTrust } from './sql-rack-trust.ts';
 import * as eventLog from './sql-events.ts';
+import { SqlClusterStore } from './sql-cluster.ts';
 import * as racks from './sql-racks.ts';
 import * as subnets from './sql-subnets.ts';
 import * as images from './sql-images.ts';
@@ -53,6 +55,14 @@ export class SqlStore implements Store {
 
   get authFailures(): SqlAuthFailures {
     return new SqlAuthFailures(this.#db);
+  }
+
+  get rackTrust(): SqlRackTrust {
+    return new SqlRackTrust(this.#db);
+  }
+
+  get cluster(): SqlClusterStore {
+    return new SqlClusterStore(this.#db, this.#dialect);
   }
 
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
