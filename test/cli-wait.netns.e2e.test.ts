@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import { describe, expect, it } from 'vitest';
+import { useDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts');
@@ -75,15 +75,10 @@ function expectInOrder(text: string, patterns: readonly RegExp[]): void {
 describe('ingot machines deploy --wait', () => {
   let site: DeploySite;
   let vm: LabMachine;
-  beforeAll(async () => {
-    site = await startDeploySite({ images: ['tiny'], log: (m) => console.log(m) });
-    const first = site.machines[0];
-    if (first === undefined) throw new Error('the lab has no machine');
-    vm = first;
-  }, 1_800_000);
-  afterAll(async () => {
-    await site.close();
-  }, 120_000);
+  useDeploySite({ images: ['tiny'] }, (s, m) => {
+    site = s;
+    vm = m;
+  });
 
   it('deploys in memory: the steps live, in order, a summary, exit 0', async () => {
     expect((await ingot(site, ['machines', 'allocate', '--name', vm.name])).code).toBe(0);

@@ -7,8 +7,8 @@
  * The image is built from Debian packages once and cached by its inputs.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import { describe, expect, it } from 'vitest';
+import { useDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
 import {
   commission,
   deploy,
@@ -23,21 +23,23 @@ import { sshIntoDeployed } from './harness/deploy-ssh.ts';
 describe('deploying Debian 12 to a lab VM', () => {
   let site: DeploySite;
   let vm: LabMachine;
-  beforeAll(async () => {
-    site = await startDeploySite({
+  useDeploySite(
+    {
       images: ['debian'],
       enlist: true,
-      log: (m) => console.log(m),
-    });
-    const first = site.machines[0];
-    if (first === undefined) throw new Error('the lab has no machine');
-    // A blank VM: powered on at its BMC, enlisted by PXE, given its BMC, commissioned.
-    vm = await enlistByPxe(site, first);
-    await commission(site, vm);
-  }, 3_600_000);
-  afterAll(async () => {
-    await site.close();
-  }, 120_000);
+      // A blank VM: powered on at its BMC, enlisted by PXE, given its BMC, commissioned.
+      prepare: async (s, first) => {
+        const enlisted = await enlistByPxe(s, first);
+        await commission(s, enlisted);
+        return enlisted;
+      },
+      setupTimeoutMs: 3_600_000,
+    },
+    (s, m) => {
+      site = s;
+      vm = m;
+    },
+  );
 
   it('installs, boots from disk, runs cloud-init, and lets the operator in over SSH', async () => {
     const marker = `ingot-${randomBytes(6).toString('hex')}`;

@@ -7,9 +7,9 @@
  * The Debian image with stock cloud-init and SSH runs in `deploy-debian.netns.e2e.test.ts`.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  startDeploySite,
+  useDeploySite,
   waitForConsole,
   type DeploySite,
   type LabMachine,
@@ -29,15 +29,10 @@ import {
 describe('deploying the small image to a lab VM', () => {
   let site: DeploySite;
   let vm: LabMachine;
-  beforeAll(async () => {
-    site = await startDeploySite({ images: ['tiny'], enlist: true, log: (m) => console.log(m) });
-    const first = site.machines[0];
-    if (first === undefined) throw new Error('the lab has no machine');
-    vm = first;
-  }, 1_800_000);
-  afterAll(async () => {
-    await site.close();
-  }, 120_000);
+  useDeploySite({ images: ['tiny'], enlist: true }, (s, m) => {
+    site = s;
+    vm = m;
+  });
 
   it('enlists the blank VM by PXE, then commissions it: the environment reports its hardware', async () => {
     vm = await enlistByPxe(site, vm);

@@ -5,22 +5,17 @@
  * its output shows on the VM's console), wait for `Deployed`, release, `Ready`. The same cycle
  * prints its report with `pnpm e2e:maas`; the fast check without a VM is maas-client.e2e.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import { describe, expect, it } from 'vitest';
+import { useDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
 import { LAB_TAGS, maasCycle, prepareLabMachine } from './harness/maas-scenario.ts';
 
 describe('a real MAAS client drives a lab VM through allocate, deploy and release', () => {
   let site: DeploySite;
   let vm: LabMachine;
-  beforeAll(async () => {
-    site = await startDeploySite({ images: ['tiny'], log: (m) => console.log(m) });
-    const first = site.machines[0];
-    if (first === undefined) throw new Error('the lab has no machine');
-    vm = first;
-  }, 1_800_000);
-  afterAll(async () => {
-    await site.close();
-  }, 120_000);
+  useDeploySite({ images: ['tiny'] }, (s, m) => {
+    site = s;
+    vm = m;
+  });
 
   it('allocates by constraints, deploys to disk with user data, sees Deployed, releases', async () => {
     await prepareLabMachine(site, vm);

@@ -8,25 +8,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from './harness/api.ts';
-import { startDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
-import { commission } from './harness/deploy-scenario.ts';
+import { useDeploySite, type DeploySite, type LabMachine } from './harness/deploy-lab.ts';
+import { ensureUiBuilt, openUiBrowser, type UiBrowser } from './harness/ui-browser.ts';
 import {
-  ensureUiBuilt,
-  openUiBrowser,
-  setPasswordWithCli,
-  type UiBrowser,
-} from './harness/ui-browser.ts';
-import {
-  allocate,
-  deployFromForm,
+  deployInMemoryLive,
+  failingDiskDeploy,
   machineStatus,
-  markPage,
   openMachine,
-  pageStillMarked,
+  pageErrors,
+  prepareUiLab,
   releaseFromForm,
   shownStatus,
   signIn,
-  timelineRow,
 } from './harness/ui-scenario.ts';
 
 const PASSWORD = 'lab-operator-password';
@@ -35,21 +28,23 @@ describe('the web UI drives a lab deploy', () => {
   let site: DeploySite;
   let vm: LabMachine;
   let ui: UiBrowser;
-  beforeAll(async () => {
-    const log = (m: string): void => console.log(m);
+  const log = (m: string): void => console.log(m);
+  beforeAll(() => {
     ensureUiBuilt(log);
-    site = await startDeploySite({ images: ['tiny'], log });
-    const first = site.machines[0];
-    if (first === undefined) throw new Error('the lab has no machine');
-    vm = first;
-    await commission(site, vm);
-    await setPasswordWithCli(site.controller.url, site.controller.adminKey, 'ops', PASSWORD);
+  });
+  useDeploySite(
+    { images: ['tiny'], prepare: (s, first) => prepareUiLab(s, first, PASSWORD, log) },
+    (s, m) => {
+      site = s;
+      vm = m;
+    },
+  );
+  beforeAll(async () => {
     ui = await openUiBrowser(`${site.controller.url}/`);
-  }, 1_800_000);
+  }, 120_000);
   afterAll(async () => {
-    // Undefined when beforeAll failed part-way.
+    // Undefined when beforeAll failed part-way; closed before the site (hooks run as a stack).
     await (ui as UiBrowser | undefined)?.close();
-    await (site as DeploySite | undefined)?.close();
   }, 120_000);
 
   it('signs in with the password and finds the machine in the table', async () => {
@@ -61,18 +56,7 @@ describe('the web UI drives a lab deploy', () => {
   }, 120_000);
 
   it('allocates and deploys in memory from the page; the timeline reaches deployed with no reload', async () => {
-    await markPage(ui);
-    const loads = ui.loads();
-    await allocate(ui);
-    const out = await deployFromForm(ui, {
-      image: 'ingot/tiny',
-      ephemeral: true,
-      timeoutMs: 300_000,
-      onRunning: async () => {
-        await ui.screenshot('02-deploying');
-      },
-    });
-    await ui.screenshot('03-deployed');
+    const out = await deployInMemoryLive(ui, site, vm);
     console.log(
       `ui: deployed in memory via the browser in ${out.seconds.toFixed(1)} s\n${out.steps.join('\n')}`,
     );
@@ -81,11 +65,7 @@ describe('the web UI drives a lab deploy', () => {
     expect(out.steps).toContain('power.on:succeeded');
     expect(out.steps).toContain('dhcp.ack:succeeded');
     expect(out.steps.at(-1)).toBe('status:succeeded');
-    // Live: the same page, never reloaded, followed the deploy from start to end.
-    expect(ui.loads()).toBe(loads);
-    expect(await pageStillMarked(ui)).toBe(true);
     expect(await shownStatus(ui)).toBe('deployed');
-    expect(await machineStatus(site, vm)).toBe('deployed');
   }, 400_000);
 
   it('releases from the page', async () => {
@@ -94,22 +74,13 @@ describe('the web UI drives a lab deploy', () => {
   }, 400_000);
 
   it('a failing disk deploy shows the image written, the failing step and its log tail', async () => {
-    await allocate(ui);
-    const out = await deployFromForm(ui, {
-      image: 'ingot/tiny',
-      commands: 'echo about-to-fail; exit 3',
-      timeoutMs: 400_000,
-    });
-    await ui.screenshot('04-failed');
-    expect(out).toMatchObject({ status: 'failed_deployment', outcome: 'failed' });
-    const image = await timelineRow(ui, 'install.image');
+    const { outcome, image, customise } = await failingDiskDeploy(ui);
+    expect(outcome).toMatchObject({ status: 'failed_deployment', outcome: 'failed' });
     expect(image.state).toBe('succeeded');
     expect(image.progress).toMatch(/ of .*\(100%\)/);
-    const failed = await timelineRow(ui, 'install.customise');
-    expect(failed.state).toBe('failed');
-    expect(failed.logTail).toContain('about-to-fail');
+    expect(customise.state).toBe('failed');
+    expect(customise.logTail).toContain('about-to-fail');
     expect(await ui.page.getByTestId('status-message').innerText()).toContain('install.customise');
-    expect(await pageStillMarked(ui)).toBe(true);
   }, 500_000);
 
   it('signs out: the session key stops working', async () => {
@@ -120,8 +91,6 @@ describe('the web UI drives a lab deploy', () => {
     await ui.page.getByRole('button', { name: 'Sign out' }).click();
     await ui.page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 30_000 });
     expect((await api(site.controller.url, key, 'GET', '/api/v1/users/me')).status).toBe(401);
-    expect(
-      ui.errors().filter((e) => e.startsWith('pageerror') || e.includes('Content Security Policy')),
-    ).toEqual([]);
+    expect(pageErrors(ui)).toEqual([]);
   }, 60_000);
 });

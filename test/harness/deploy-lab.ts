@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { buildEphemeralImage } from '@ingot/images/ephemeral.ts';
 import { buildDebianImage } from '@ingot/images/debian.ts';
 import { buildTinyImage } from '@ingot/images/tiny.ts';
@@ -71,18 +72,46 @@ export interface EventWithData extends EventJson {
   readonly actor: string;
 }
 
-/**
- * Builds (or finds) the images, starts the controller and the lab, imports the images and makes
- * the operator. Tears everything down again when a step fails.
- */
-export async function startDeploySite(options: {
+/** What {@link startDeploySite} builds. */
+export interface DeploySiteOptions {
   images: readonly ImageKind[];
   machines?: number;
   memoryMib?: number;
   /** Leave the lab's machines for PXE enlistment (`ingot lab up --enlist`). */
   enlist?: boolean;
   log?: (message: string) => void;
-}): Promise<DeploySite> {
+}
+
+/**
+ * Vitest hooks for a test file that runs in one deploy site: starts it before the file's tests
+ * (logging to the console unless `log` says otherwise), runs `prepare` on its first machine (e.g.
+ * enlist and commission it; its result becomes the machine), hands both to `ready`, and closes the
+ * site after the file's tests. `setupTimeoutMs` bounds building images and starting the lab.
+ */
+export function useDeploySite(
+  options: DeploySiteOptions & {
+    prepare?: (site: DeploySite, vm: LabMachine) => Promise<LabMachine>;
+    setupTimeoutMs?: number;
+  },
+  ready: (site: DeploySite, vm: LabMachine) => void,
+): void {
+  let site: DeploySite | undefined;
+  beforeAll(async () => {
+    site = await startDeploySite({ log: (m) => console.log(m), ...options });
+    const first = site.machines[0];
+    if (first === undefined) throw new Error('the lab has no machine');
+    ready(site, options.prepare === undefined ? first : await options.prepare(site, first));
+  }, options.setupTimeoutMs ?? 1_800_000);
+  afterAll(async () => {
+    await site?.close();
+  }, 120_000);
+}
+
+/**
+ * Builds (or finds) the images, starts the controller and the lab, imports the images and makes
+ * the operator. Tears everything down again when a step fails.
+ */
+export async function startDeploySite(options: DeploySiteOptions): Promise<DeploySite> {
   const t0 = Date.now();
   const log = (m: string): void =>
     (options.log ?? ((): void => undefined))(`[${((Date.now() - t0) / 1000).toFixed(1)} s] ${m}`);

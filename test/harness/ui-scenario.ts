@@ -8,7 +8,8 @@
  */
 import type { Page } from 'playwright-core';
 import type { DeploySite, LabMachine } from './deploy-lab.ts';
-import { type UiBrowser } from './ui-browser.ts';
+import { commission } from './deploy-scenario.ts';
+import { setPasswordWithCli, type UiBrowser } from './ui-browser.ts';
 
 /** Where a deploy's timeline ended. */
 export interface TimelineOutcome {
@@ -153,4 +154,86 @@ export async function pageStillMarked(ui: UiBrowser): Promise<boolean> {
 /** The machine as the API has it (to check the UI against). */
 export async function machineStatus(site: DeploySite, vm: LabMachine): Promise<string> {
   return (await site.machine(vm.machineId)).status;
+}
+
+/** A story check: throws with `what` (vitest and the script both report the error). */
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(what);
+}
+
+/** Readies the lab for the story: commissions `vm` and gives operator `ops` a password. */
+export async function prepareUiLab(
+  site: DeploySite,
+  vm: LabMachine,
+  password: string,
+  log: (m: string) => void,
+): Promise<LabMachine> {
+  const facts = await commission(site, vm);
+  log(`commissioned ${vm.name} (${vm.machineId}) in ${facts.seconds.toFixed(1)} s`);
+  await setPasswordWithCli(site.controller.url, site.controller.adminKey, 'ops', password);
+  return vm;
+}
+
+/**
+ * From the open machine page: allocates, deploys in memory, and checks the timeline reached
+ * `deployed` live — the same page, never reloaded — and that the API agrees.
+ */
+export async function deployInMemoryLive(
+  ui: UiBrowser,
+  site: DeploySite,
+  vm: LabMachine,
+): Promise<TimelineOutcome> {
+  await markPage(ui);
+  const loads = ui.loads();
+  await allocate(ui);
+  const deployed = await deployFromForm(ui, {
+    image: 'ingot/tiny',
+    ephemeral: true,
+    timeoutMs: 300_000,
+    onRunning: async () => {
+      await ui.screenshot('02-deploying');
+    },
+  });
+  await ui.screenshot('03-deployed');
+  check(deployed.status === 'deployed', `the timeline ended ${deployed.status}, not deployed`);
+  check(ui.loads() === loads && (await pageStillMarked(ui)), 'the page was reloaded');
+  check((await machineStatus(site, vm)) === 'deployed', 'the API does not show deployed');
+  return deployed;
+}
+
+/** What the failing disk deploy showed. */
+export interface FailedDeployView {
+  readonly outcome: TimelineOutcome;
+  readonly image: Awaited<ReturnType<typeof timelineRow>>;
+  readonly customise: Awaited<ReturnType<typeof timelineRow>>;
+}
+
+/**
+ * From the machine page of a `ready` machine: allocates and deploys to disk with a customisation
+ * command that fails, and checks the timeline shows the failing step with its log tail, live.
+ */
+export async function failingDiskDeploy(ui: UiBrowser): Promise<FailedDeployView> {
+  await allocate(ui);
+  const outcome = await deployFromForm(ui, {
+    image: 'ingot/tiny',
+    commands: 'echo about-to-fail; exit 3',
+    timeoutMs: 400_000,
+  });
+  await ui.screenshot('04-failed');
+  const image = await timelineRow(ui, 'install.image');
+  const customise = await timelineRow(ui, 'install.customise');
+  check(outcome.status === 'failed_deployment', `the failing deploy ended ${outcome.status}`);
+  check(
+    customise.state === 'failed' && customise.logTail.includes('about-to-fail'),
+    'no failing step with its log tail',
+  );
+  check(await pageStillMarked(ui), 'the page was reloaded');
+  return { outcome, image, customise };
+}
+
+/** Script errors and Content-Security-Policy refusals the page reported. */
+export function pageErrors(ui: UiBrowser): string[] {
+  return ui
+    .errors()
+    .filter((e) => e.startsWith('pageerror') || e.includes('Content Security Policy'));
 }
