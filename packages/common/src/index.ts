@@ -9,3 +9,4 @@ export {
   type LogLevel,
 } from './logger.ts';
 export { STEP_RESULTS, type StepResult } from './events.ts';
+export { MACHINE_STATUSES, type MachineStatus } from './machine-status.ts';

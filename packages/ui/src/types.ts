@@ -3,23 +3,10 @@
  * OpenAPI document (`/api/v1/openapi.json`); only the fields the UI shows.
  */
 
-/** Machine statuses (DESIGN.md §2), in lifecycle order. */
-export const MACHINE_STATUSES = [
-  'new',
-  'commissioning',
-  'ready',
-  'allocated',
-  'deploying',
-  'deployed',
-  'releasing',
-  'failed_commissioning',
-  'failed_deployment',
-  'failed_releasing',
-  'broken',
-] as const;
+import type { MachineStatus } from '@ingot/common/machine-status';
 
-/** One of {@link MACHINE_STATUSES}. */
-export type MachineStatus = (typeof MACHINE_STATUSES)[number];
+// Machine statuses (DESIGN.md §2), the controller's own list.
+export { MACHINE_STATUSES, type MachineStatus } from '@ingot/common/machine-status';
 
 /** A machine. */
 export interface Machine {

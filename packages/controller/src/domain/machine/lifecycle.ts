@@ -9,24 +9,11 @@
  *   any failure → failed_*; broken from anywhere (mark_broken), back with mark_fixed.
  * ```
  */
-import { err, ok, type Result } from '@ingot/common';
+import { err, ok, MACHINE_STATUSES, type MachineStatus, type Result } from '@ingot/common';
 
-/** Every machine status. The names are stable: the API, events and tests use them. */
-export const MACHINE_STATUSES = [
-  'new',
-  'commissioning',
-  'ready',
-  'allocated',
-  'deploying',
-  'deployed',
-  'releasing',
-  'failed_commissioning',
-  'failed_deployment',
-  'failed_releasing',
-  'broken',
-] as const;
-/** One of {@link MACHINE_STATUSES}. */
-export type MachineStatus = (typeof MACHINE_STATUSES)[number];
+// The statuses live in `@ingot/common` so the web UI shares the one list; the lifecycle's users
+// keep importing them from here.
+export { MACHINE_STATUSES, type MachineStatus } from '@ingot/common';
 
 /** Everything that can happen to a machine. Operator actions and observations alike. */
 export const MACHINE_ACTIONS = [
