@@ -2,7 +2,7 @@
  * `/api/v1/events`, `/api/v1/racks` and `/api/v1/users`.
  */
 import { createRoute, z } from '@hono/zod-openapi';
-import type { EventRecord } from '../domain/event.ts';
+import { EVENT_KINDS, type EventRecord } from '../domain/event.ts';
 import { ERRORS, jsonBody, jsonResponse, type ApiApp, type ApiDeps } from './context.ts';
 import { CreateUserBody, EventDto, RackDto, UserDto, eventDto, rackDto, userDto } from './dto.ts';
 import { unwrap } from './problem.ts';
@@ -18,6 +18,17 @@ const eventsRoute = createRoute({
         after: z.coerce.number().int().min(0).optional(),
         limit: z.coerce.number().int().min(1).max(10_000).optional(),
         machine: z.string().min(1).max(64).optional(),
+        kind: z
+          .string()
+          .regex(/^[a-z]+(,[a-z]+)*$/)
+          .transform((v) => v.split(','))
+          .pipe(z.array(z.enum(EVENT_KINDS)))
+          .optional()
+          .openapi({
+            type: 'string',
+            description: 'Only these kinds, comma-separated: transition, step, power, audit',
+            example: 'audit',
+          }),
       })
       .strict(),
   },
@@ -104,6 +115,7 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
     let events = await deps.store.listEvents({
       machineId: q.machine,
       afterSeq: q.after,
+      kinds: q.kind,
       limit: q.limit,
     });
     if (actor.kind === 'user' && actor.user.role !== 'admin' && q.machine === undefined) {
@@ -116,7 +128,7 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
         page.push(...batch.filter((e) => e.machineId !== null && visible.has(e.machineId)));
         const last = batch.at(-1);
         if (page.length >= limit || batch.length < limit || last === undefined) break;
-        batch = await deps.store.listEvents({ afterSeq: last.seq, limit });
+        batch = await deps.store.listEvents({ afterSeq: last.seq, kinds: q.kind, limit });
       }
       events = page.slice(0, limit);
     }

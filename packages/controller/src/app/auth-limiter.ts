@@ -3,18 +3,20 @@
  * Failures are counted in the database per source address and per claimed identity, in fixed
  * windows, so every controller sharing one PostgreSQL sees the same counts. The policy:
  *
- * - A source address with `maxFailuresPerSource` failures of one credential kind in a window is
- *   refused (429 / RESOURCE_EXHAUSTED) until that window ends, without checking what it sends.
- *   Each controller learns of it from the shared counter (its next failure there) and then
- *   refuses from memory: a refused attempt costs no I/O at all.
- * - A claimed identity (API key id, username, rack, metadata token key) with
- *   `maxFailuresPerIdentity` failures is limited differently by kind, so an attacker cannot lock
- *   its owner out: for random secrets (API keys, tokens, rack secrets) the right secret still
- *   works and only wrong ones are refused; for passwords, a source that signed in as that user in
- *   the last `rememberSuccessMs` still may, others wait for the window to end.
- * - Every lockout ends with its window (`windowMs`); a lockout writes one audit event
- *   (`auth.lockout`, by `system`) and a log line, naming the kind, address and identity, never a
- *   secret.
+ * - Past `maxFailuresPerSource` failures of one credential kind from an address, or
+ *   `maxFailuresPerIdentity` against one claimed identity (API key id, username, rack, metadata
+ *   token key, enrolling hostname), within a window, failures are answered 429 /
+ *   RESOURCE_EXHAUSTED with the time left in the window, until the window ends.
+ * - Random secrets (API and session keys, tokens, rack secrets: 256 bits) cannot be guessed at
+ *   any rate, so their limits never refuse the right secret: an attacker sharing a NAT address
+ *   with operators, or knowing a key's public id, cannot lock its holders out. Once this
+ *   controller knows an address is over its limit, its wrong attempts cost one read and no write.
+ * - Passwords can be guessed: while the address or the username is over its limit, attempts are
+ *   refused without checking the password — except that an address which signed in as that user
+ *   within `rememberSuccessMs` is not held by the username's lockout (only by its own).
+ * - Every lockout ends with its window (`windowMs`); reaching a limit writes one audit event
+ *   (`auth.lockout`, by `system`) and a warning log line, naming the kind, address and identity,
+ *   never a secret.
  * - A failed attempt costs one upsert; expired counters are pruned at most once per window.
  */
 import type { Clock, Logger, Result } from '@ingot/common';
@@ -107,18 +109,19 @@ export class AuthLimiter {
   }
 
   /**
-   * Checks a random-secret credential: refused at once while its source is known to be over the
-   * limit; otherwise `verify` runs, and a failure is counted (one write) and answered
+   * Checks a random-secret credential: `verify` runs, and the right secret passes whatever the
+   * counters say. A failure from an address this controller knows is over its limit is answered
+   * `rate-limited` without a write; any other failure is counted (one write) and answered
    * `rate-limited` when it is over a limit, else with `verify`'s own error.
    */
   async guard<T, E extends { readonly kind: string }>(
     attempt: AuthAttempt,
     verify: () => Promise<Result<T, E>>,
   ): Promise<Result<T, E | RateLimited>> {
-    const blockedMs = this.blockedMs(attempt);
-    if (blockedMs > 0) return err(rateLimited(blockedMs));
     const result = await verify();
     if (result.ok) return result;
+    const blockedMs = this.blockedMs(attempt);
+    if (blockedMs > 0) return err(rateLimited(blockedMs));
     const waitMs = await this.fail(attempt);
     return waitMs > 0 ? err(rateLimited(waitMs)) : result;
   }

@@ -55,7 +55,32 @@ export class ImageService {
     if (actor.kind !== 'user' || actor.user.role !== 'admin') {
       return err({ kind: 'forbidden', detail: 'uploading image files needs the admin role' });
     }
-    return this.#d.blobs.write(sha256, body, expectedSizeBytes);
+    const written = await this.#d.blobs.write(sha256, body, expectedSizeBytes);
+    if (written.ok) {
+      const { created, sizeBytes } = written.value;
+      const verb = created ? 'Uploaded' : 'Uploaded (already stored)';
+      await this.#audit(actor, 'image.file', `${verb} image file ${sha256}`, {
+        sha256,
+        size_bytes: sizeBytes,
+        created,
+      });
+    }
+    return written;
+  }
+
+  /** Stores and publishes one audit event by `actor`. */
+  async #audit(
+    actor: Actor,
+    step: string,
+    message: string,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    const now = this.#d.clock.now();
+    const events = await this.#d.store.appendEvents(
+      [newAuditEvent(actor, step, message, now, { data })],
+      now,
+    );
+    this.#d.bus.publish(events);
   }
 
   /** An image file's size, for admins and racks (which fetch files into their caches). */
@@ -146,9 +171,13 @@ export class ImageService {
     const inUse = new Set(
       (await this.#d.store.listBootResources()).flatMap((r) => r.files.map((f) => f.sha256)),
     );
-    for (const f of image.files) {
-      if (!inUse.has(f.sha256)) await this.#d.blobs.delete(f.sha256);
-    }
+    const removed = image.files.filter((f) => !inUse.has(f.sha256));
+    for (const f of removed) await this.#d.blobs.delete(f.sha256);
+    const name = `${image.os}/${image.release}/${image.arch}`;
+    await this.#audit(actor, 'image.delete', `Deleted image ${name}`, {
+      id,
+      files_removed: removed.map((f) => f.sha256),
+    });
     return ok(undefined);
   }
 }

@@ -53,6 +53,10 @@ export async function listEvents(
   let q = db.selectFrom('events').selectAll();
   if (filter.machineId !== undefined) q = q.where('machine_id', '=', filter.machineId);
   if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
+  if (filter.kinds !== undefined) {
+    if (filter.kinds.length === 0) return [];
+    q = q.where('kind', 'in', [...filter.kinds]);
+  }
   const rows = await q
     .orderBy('seq')
     .limit(filter.limit ?? 1000)
