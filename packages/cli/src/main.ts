@@ -20,11 +20,14 @@ const USAGE = `Usage: ingot <command> [options]
 Servers:
   up [--data DIR] [--tftp HOST:PORT]  controller + one local rack agent (SQLite in DIR, default .data)
   controller --data DIR [--http HOST:PORT] [--grpc HOST:PORT] [--db sqlite:FILE]
+             [--advertise NAME,… (more names agents dial, for the gRPC TLS certificate)]
+             [--insecure-grpc (plaintext rack port, no certificates; tests only)]
              [--deploy-timeout 30m] [--commission-timeout 30m] [--release-timeout 30m]
   agent --controller HOST:PORT [--controller …] --enroll-token T --data DIR
         [--interface IF …] [--http HOST:PORT] [--tftp HOST:PORT|off (default 0.0.0.0:69)]
         [--dhcp PORT|off (default 67, on --interface devices or all)] [--power-poll 30s]
-        [--controller-http URL (metadata proxy target; default port 5240 on the controller)]
+        [--controller-http URL[,URL…] (metadata proxy and images; default port 5240 on each controller)]
+        [--insecure-grpc (plaintext to a controller started with --insecure-grpc; tests only)]
 
 Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts):
   machines list [--status S] | show ID | create --mac MAC [--hostname H --arch A --cpus N --memory MiB

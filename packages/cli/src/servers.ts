@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createJsonLogger, LOG_LEVELS, type LogLevel, type Logger } from '@ingot/common';
 import { startController, type ControllerConfig } from '@ingot/controller';
-import { defaultAgentConfig, startAgent } from '@ingot/rack-agent';
+import { defaultAgentConfig, splitAddressList, startAgent } from '@ingot/rack-agent';
 import { byteSize, duration, hostPort, parse, UsageError, withEnvFlags } from './args.ts';
 import { call } from './client.ts';
 
@@ -41,6 +41,10 @@ export const controllerFlags = {
   'deploy-timeout': { type: 'string' },
   'release-timeout': { type: 'string' },
   'heartbeat-interval': { type: 'string' },
+  'insecure-grpc': { type: 'boolean' },
+  advertise: { type: 'string', multiple: true },
+  name: { type: 'string' },
+  'session-lease': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -70,6 +74,13 @@ function controllerConfig(
         : { releasingMs: opt(values['release-timeout']) }),
     },
     heartbeatIntervalMs: opt(values['heartbeat-interval']),
+    // Mutual TLS on the rack port unless --insecure-grpc; --advertise adds certificate names.
+    insecureGrpc: values['insecure-grpc'] === true,
+    advertise: splitAddressList(values.advertise ?? []),
+    // Several controllers on one PostgreSQL: this one's name, and how long a rack's session
+    // lease lasts without renewal (docs/operating.md, "Several controllers").
+    name: values.name,
+    sessionLeaseMs: opt(values['session-lease']),
   };
 }
 
@@ -114,6 +125,7 @@ export const agentFlags = {
   'controller-http': { type: 'string' },
   'image-cache-size': { type: 'string' },
   'log-level': { type: 'string' },
+  'insecure-grpc': { type: 'boolean' },
 } as const;
 
 /** `--tftp HOST:PORT` or `off`. */
@@ -145,7 +157,8 @@ function dhcpListen(
 export async function runAgent(argv: string[]): Promise<number> {
   const { values } = parse(withEnvFlags(argv, agentFlags, process.env), agentFlags);
   if (values.data === undefined) throw new UsageError('--data DIR is required');
-  const controllers = values.controller ?? [];
+  // `--controller a:5250,b:5250` and repeated flags (INGOT_CONTROLLER=a:5250,b:5250) both work.
+  const controllers = splitAddressList(values.controller ?? []);
   if (controllers.length === 0)
     throw new UsageError('--controller HOST:PORT is required (repeat it to list several)');
   for (const c of controllers) hostPort(c, '127.0.0.1');
@@ -160,7 +173,11 @@ export async function runAgent(argv: string[]): Promise<number> {
       tftp: tftpListen(values.tftp, '0.0.0.0:69'),
       dhcp: dhcpListen(values.dhcp, '67'),
       powerPollIntervalMs: duration(values['power-poll'] ?? '30s'),
-      controllerHttpUrl: values['controller-http'],
+      controllerHttpUrls:
+        values['controller-http'] === undefined
+          ? undefined
+          : splitAddressList([values['controller-http']]),
+      insecureGrpc: values['insecure-grpc'] === true,
       imageCacheBytes:
         values['image-cache-size'] === undefined ? undefined : byteSize(values['image-cache-size']),
       hostname: hostname(),

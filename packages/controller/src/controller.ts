@@ -3,7 +3,7 @@
  * API (with `/ws`), the gRPC server for racks and the timeout sweeper. Nothing else wires
  * dependencies together.
  */
-import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +11,6 @@ import { serve } from '@hono/node-server';
 import { systemClock, type Clock, type Logger } from '@ingot/common';
 import { createApi } from './api/app.ts';
 import { MachineService } from './app/machine-service.ts';
-import { createMemoryEventBus } from './app/memory-event-bus.ts';
 import type { RackNotifier, Store } from './app/ports.ts';
 import { RackService } from './app/rack-service.ts';
 import { startTimeoutSweeper } from './app/timeout-sweeper.ts';
@@ -27,11 +26,16 @@ import { AuthLimiter } from './app/auth-limiter.ts';
 import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
 import { startRackServer } from './rpc/rack-server.ts';
+import { loadOrCreateAuthority, serverAltNames } from './pki/authority.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import { createPostgresDatabase, isPostgresUrl, openPostgresStore } from './store/postgres.ts';
 import { openFsBlobStore } from './store/fs-blob-store.ts';
 import { openSqlBlobStore } from './store/sql-blobs.ts';
 import { attachEventStream } from './ws/event-stream.ts';
+import { startCluster } from './cluster/cluster.ts';
+import { startEventFeed } from './cluster/event-feed.ts';
+import { createControllerInstance } from './cluster/instance.ts';
+import { startRackSessionLeases } from './cluster/rack-session-leases.ts';
 import { createControllerMetrics } from './metrics/controller-metrics.ts';
 
 /** Everything a controller needs to start. Built by the CLI from flags and environment. */
@@ -47,6 +51,17 @@ export interface ControllerConfig {
   readonly maxBodyBytes?: number | undefined;
   /** The built web UI served at `/` (default `packages/ui/dist`). */
   readonly uiDir?: string | undefined;
+  /** This controller's name among several (`--name`; default the host name). */
+  readonly name?: string | undefined;
+  /** How long a rack's session lease lasts without renewal (default 15 s). */
+  readonly sessionLeaseMs?: number | undefined;
+  /**
+   * Serve the rack gRPC port in plaintext, without certificates (development and tests only).
+   * Default: mutual TLS with the rack CA (`pki/`).
+   */
+  readonly insecureGrpc?: boolean | undefined;
+  /** More names or addresses agents use to reach this controller, for its server certificate. */
+  readonly advertise?: readonly string[] | undefined;
 }
 
 /** A running controller. */
@@ -57,6 +72,8 @@ export interface ControllerHandle {
   readonly adminKeyFile: string;
   /** True if this start created the admin user (and wrote the key file). */
   readonly createdAdmin: boolean;
+  /** The rack CA's pin (`sha256:<hex>`), carried by enrollment tokens; undefined in plaintext. */
+  readonly rackCaPin: string | undefined;
   close(): Promise<void>;
 }
 
@@ -78,15 +95,43 @@ export async function startController(
   // BMC passwords are sealed with this key (DESIGN.md §7); made on first start, never replaced.
   const secrets = createSecretBox(loadOrCreateSecretKey(join(config.dataDir, 'secrets.key')).key);
   const store = await openStore(config);
-  const bus = createMemoryEventBus((e) => logger.error('event listener failed', { error: e }));
+  // The rack CA, shared through the database by every controller on it (pki/authority.ts).
+  const authority =
+    config.insecureGrpc === true
+      ? undefined
+      : await loadOrCreateAuthority(store.rackTrust, secrets, clock.now());
+  // Several controllers on one PostgreSQL act as one (cluster/): events, rack wake-ups and
+  // session moves are signalled between them; on SQLite the controller is alone.
+  const instance = createControllerInstance(config.name);
+  const cluster = await startCluster({
+    instance,
+    logger: logger.child({ component: 'cluster' }),
+    postgresUrl: config.db !== undefined && isPostgresUrl(config.db) ? config.db : undefined,
+  });
+  // Events reach `/ws` and metrics from the log in seq order, whoever wrote them.
+  const bus = await startEventFeed({
+    log: store,
+    signals: cluster.signals,
+    logger: logger.child({ component: 'events' }),
+  });
   const timeouts: StatusTimeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 5000;
   // The rack server is created after the services that notify it; this forwards to it.
   const late: { notifier?: RackNotifier } = {};
+  // Rack wake-ups go to every controller: the one holding the rack's session acts on them.
   const racksNotifier: RackNotifier = {
-    commandsQueued: (id) => late.notifier?.commandsQueued(id),
-    powerConfigsChanged: (id) => late.notifier?.powerConfigsChanged(id),
+    commandsQueued: (rackId) => cluster.signals.publish({ kind: 'rack-commands', rackId }),
+    powerConfigsChanged: (rackId) =>
+      cluster.signals.publish({ kind: 'rack-power-configs', rackId }),
+    rackRevoked: (rackId) => cluster.signals.publish({ kind: 'rack-revoked', rackId }),
   };
+  const unsubscribeRacks = cluster.signals.subscribe((message) => {
+    const notifier = late.notifier;
+    if (notifier === undefined) return;
+    if (message.kind === 'rack-commands') notifier.commandsQueued(message.rackId);
+    else if (message.kind === 'rack-power-configs') notifier.powerConfigsChanged(message.rackId);
+    else if (message.kind === 'rack-revoked') notifier.rackRevoked?.(message.rackId);
+  });
 
   const users = new UserService({ store, bus, clock });
   // Brute-force limits on every credential, counted in the (shared) database.
@@ -114,6 +159,7 @@ export async function startController(
     logger: logger.child({ component: 'racks' }),
     timeouts,
     enrollmentTokenTtlMs: 24 * 3600_000,
+    caPin: authority?.pin,
   });
 
   const subnets = new SubnetService({ store, bus, racks: racksNotifier, clock });
@@ -137,16 +183,44 @@ export async function startController(
   if (adminKey !== undefined) {
     writeFileSync(adminKeyFile, adminKey + '\n', { mode: 0o600 });
     chmodSync(adminKeyFile, 0o600);
+  } else if (!existsSync(adminKeyFile)) {
+    logger.info(
+      'the admin user already exists (made by another controller on this database or an earlier ' +
+        'start); no admin.key is written here. Copy admin.key from the controller that made it, ' +
+        'or mint a key with `ingot users api-key` using an admin key',
+      { adminKeyFile },
+    );
   }
+
+  const leases = startRackSessionLeases({
+    store: store.cluster,
+    signals: cluster.signals,
+    instance,
+    leadership: cluster.leadership,
+    clock,
+    logger: logger.child({ component: 'cluster' }),
+    leaseMs: config.sessionLeaseMs,
+    // Its controller died and the agent did not connect elsewhere: the rack is disconnected.
+    onExpired: (lease) => racks.sessionChanged(lease.rackId, false),
+  });
 
   const rackServer = await startRackServer(racks, logger.child({ component: 'rpc' }), {
     host: config.grpc.host,
     port: config.grpc.port,
     heartbeatIntervalMs,
     secrets,
+    tls:
+      authority === undefined
+        ? undefined
+        : { authority, altNames: serverAltNames(config.grpc.host, config.advertise ?? []) },
     authLimiter,
+    ownership: leases,
   });
   late.notifier = rackServer;
+  leases.attach({
+    list: () => rackServer.localSessions(),
+    end: (rackId, sessionId, reason) => rackServer.endSession(rackId, sessionId, reason),
+  });
   const metrics = createControllerMetrics({
     bus,
     store,
@@ -193,12 +267,16 @@ export async function startController(
     { store, machines, clock, logger },
     config.sweepIntervalMs ?? 1000,
     abort.signal,
+    () => cluster.leadership.isLeader(),
   );
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const httpUrl = `http://${host}:${address.port}`;
   logger.info('controller started', {
+    instance: instance.id,
+    name: instance.name,
+    cluster: config.db !== undefined && isPostgresUrl(config.db),
     http: httpUrl,
     grpcPort: rackServer.port,
     dataDir: config.dataDir,
@@ -209,8 +287,10 @@ export async function startController(
     grpcAddress: `${config.grpc.host}:${rackServer.port}`,
     adminKeyFile,
     createdAdmin: adminKey !== undefined,
+    rackCaPin: authority?.pin,
     async close() {
       abort.abort();
+      leases.close();
       metrics.close();
       closeWs();
       await rackServer.close();
@@ -218,6 +298,9 @@ export async function startController(
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      unsubscribeRacks();
+      bus.close();
+      await cluster.close();
       await store.close();
       await blobDb?.destroy();
     },

@@ -76,6 +76,8 @@ describe('rack agent against a fake controller', () => {
       enrollmentToken: TOKEN,
       http: { host: '127.0.0.1', port: 0 },
       reconnect: { initialMs: 10, maxMs: 50 },
+      // The fake controller serves plaintext.
+      insecureGrpc: true,
       hostname: 'test-rack',
     }),
     ...over,

@@ -1,5 +1,5 @@
 import { createJsonLogger, systemClock, type Clock, type Logger } from '@ingot/common';
-import { validateAgentConfig, type AgentConfig, type HostPort } from './config.ts';
+import { orderedHttpUrls, validateAgentConfig, type AgentConfig, type HostPort } from './config.ts';
 import { createCommandHandler } from './commands/command-handler.ts';
 import type { RackIdentity } from './domain/identity.ts';
 import { createEventRecorder, type EventRecorder } from './events/event-recorder.ts';
@@ -25,6 +25,8 @@ import type { PowerReport } from './domain/commands.ts';
 import type { SetPowerOptions } from './power/set-power.ts';
 import { ensureIdentity, type EnrollError } from './rpc/enroll.ts';
 import { createSessionClient, type SessionStatus } from './rpc/session-client.ts';
+import { createRackClient } from './rpc/rack-client.ts';
+import { rackCredentials, type RackTls } from './rpc/rack-tls.ts';
 import { openAgentStore, type AgentStore } from './state/agent-store.ts';
 import { createImageCache, type ImageCache } from './cache/image-cache.ts';
 import { filesInPlans, prefetchFiles } from './cache/prefetch.ts';
@@ -103,9 +105,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     });
   // Gauges read state that exists only later (store, cache, session): through `live`.
   const live: { store?: AgentStore; images?: ImageCache; session?: () => SessionStatus } = {};
+  /** Controller HTTP URLs, the session's controller first (config.ts `orderedHttpUrls`). */
+  const currentHttpUrls = (): string[] => orderedHttpUrls(config, live.session?.().controller);
   const metrics = createAgentMetrics({
     outboxDepth: () => live.store?.outboxDepth() ?? 0,
     sessionConnected: () => live.session?.().connected ?? false,
+    sessionController: () => live.session?.().controller,
     cacheInventory: () => live.images?.inventory(),
   });
   // Built first: a duplicate driver type is a bug that must stop us before any side effect.
@@ -122,6 +127,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   const store = openAgentStore({ dataDir: config.dataDir, clock });
   live.store = store;
   let identity: RackIdentity;
+  let tls: RackTls | undefined;
   let http: HttpServerHandle;
   let tftp: TftpServerHandle | undefined;
   let dhcp: DhcpService | undefined;
@@ -187,14 +193,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       reconnect: config.reconnect,
       logger,
       signal: lifetime.signal,
+      tlsDir: config.insecureGrpc ? undefined : config.dataDir,
     });
     if (!enrolled.ok) throw new AgentStartError(enrolled.error.kind, enrolled.error.message);
-    identity = enrolled.value;
+    identity = enrolled.value.identity;
+    tls = enrolled.value.tls;
     // Image files come from the controller with this rack's credentials (deploy-contract.md).
     const images = createImageCache({
       imageDir: config.imageDir,
       capacityBytes: config.imageCacheBytes,
-      controllerHttpUrl: config.controllerHttpUrl,
+      // The controller holding the session first: retries follow a failover.
+      controllerHttpUrl: () => currentHttpUrls()[0] ?? '',
       authorization: `Rack ${identity.rackId}:${identity.rackSecret}`,
       pinned: () => filesInPlans(store.bootPlans()),
       clock,
@@ -269,7 +278,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         resolver,
         onFetch: onBootFetch,
         logger,
-        metadataProxy: { upstreamUrl: config.controllerHttpUrl, timeoutMs: 30_000 },
+        metadataProxy: { upstreamUrl: currentHttpUrls, timeoutMs: 30_000 },
         metrics: {
           request: (status) => metrics.httpBootRequest(status),
           bytesSent: (bytes) => metrics.httpBootBytes(bytes),
@@ -332,6 +341,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     clock,
     logger,
     reconnect: config.reconnect,
+    createClient: (address) => createRackClient(address, rackCredentials(tls)),
     cacheInventory: () => reporter.images?.inventory() ?? { files: [], capacityBytes: 0 },
     hello: () => ({
       version: config.version,

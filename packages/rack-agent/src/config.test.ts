@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultAgentConfig, parseHostPort, validateAgentConfig } from './config.ts';
+import {
+  defaultAgentConfig,
+  orderedHttpUrls,
+  parseHostPort,
+  splitAddressList,
+  validateAgentConfig,
+} from './config.ts';
 
 describe('agent config', () => {
   it('fills defaults', () => {
@@ -33,5 +39,21 @@ describe('agent config', () => {
 
   it('refuses an address without port when there is no default', () => {
     expect(parseHostPort('ctl').ok).toBe(false);
+  });
+
+  it('splits controller lists and pairs HTTP URLs with them', () => {
+    expect(splitAddressList(['a:1,b:2', ' c:3 ', 'a:1', ''])).toEqual(['a:1', 'b:2', 'c:3']);
+    const config = defaultAgentConfig({ controllers: ['a:5250', 'b:5250'], dataDir: '/d' });
+    expect(config.controllerHttpUrls).toEqual(['http://a:5240', 'http://b:5240']);
+    expect(config.insecureGrpc).toBe(false);
+    expect(orderedHttpUrls(config, 'b:5250')).toEqual(['http://b:5240', 'http://a:5240']);
+    expect(orderedHttpUrls(config, undefined)).toEqual(['http://a:5240', 'http://b:5240']);
+    const single = defaultAgentConfig({
+      controllers: ['a:5250', 'b:5250'],
+      dataDir: '/d',
+      controllerHttpUrl: 'http://lb:80',
+    });
+    expect(orderedHttpUrls(single, 'b:5250')).toEqual(['http://lb:80']);
+    expect(validateAgentConfig({ ...single, controllerHttpUrls: ['ftp://x'] }).ok).toBe(false);
   });
 });

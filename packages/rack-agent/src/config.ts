@@ -47,10 +47,18 @@ export interface AgentConfig {
   /** Lowest log level written. */
   readonly logLevel: LogLevel;
   /**
-   * Base URL of the controller's HTTP API, where machines' metadata requests are proxied
-   * (`/MAAS/metadata/*`). Default: port 5240 on the first controller's host.
+   * Base URLs of the controllers' HTTP API, where machines' metadata requests are proxied
+   * (`/MAAS/metadata/*`) and image files are fetched. Default: port 5240 on each controller's
+   * host. When there is one per controller, the one paired with the controller holding the
+   * session is tried first; the others follow in order when it does not answer.
    */
-  readonly controllerHttpUrl: string;
+  readonly controllerHttpUrls: readonly string[];
+  /**
+   * Talk to controllers in plaintext, without certificates (development and tests only). By
+   * default the agent uses mutual TLS: it enrolls with a token carrying the CA pin and keeps
+   * its key and certificate in `DATA/tls/`.
+   */
+  readonly insecureGrpc: boolean;
   /** Where cached images live (`<sha256>` files). Default: `DATA/images`. */
   readonly imageDir: string;
   /**
@@ -74,6 +82,8 @@ export type AgentConfigInput = Pick<AgentConfig, 'controllers' | 'dataDir'> &
   Partial<Omit<AgentConfig, 'controllers' | 'dataDir' | 'reconnect' | 'http'>> & {
     readonly http?: Partial<HostPort>;
     readonly reconnect?: Partial<AgentConfig['reconnect']>;
+    /** One controller HTTP URL (the older single-controller form of `controllerHttpUrls`). */
+    readonly controllerHttpUrl?: string | undefined;
   };
 
 /**
@@ -95,13 +105,41 @@ export function defaultAgentConfig(input: AgentConfigInput): AgentConfig {
     hostname: input.hostname ?? osHostname(),
     version: input.version ?? AGENT_VERSION,
     logLevel: input.logLevel ?? 'info',
-    controllerHttpUrl: input.controllerHttpUrl ?? defaultControllerHttpUrl(input.controllers[0]),
+    controllerHttpUrls:
+      input.controllerHttpUrls ??
+      (input.controllerHttpUrl === undefined
+        ? input.controllers.map(defaultControllerHttpUrl)
+        : [input.controllerHttpUrl]),
+    insecureGrpc: input.insecureGrpc ?? false,
     imageDir: input.imageDir ?? join(input.dataDir, 'images'),
     imageCacheBytes: input.imageCacheBytes ?? DEFAULT_IMAGE_CACHE_BYTES,
     tftp: input.tftp,
     dhcp: input.dhcp,
     powerPollIntervalMs: input.powerPollIntervalMs ?? 30_000,
   };
+}
+
+/**
+ * Splits controller addresses given as `host:port,host:port` (and repeated flags) into a list,
+ * dropping empty entries and duplicates, keeping the order.
+ */
+export function splitAddressList(values: readonly string[]): string[] {
+  const all = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+  return [...new Set(all.filter((v) => v !== ''))];
+}
+
+/**
+ * The controller HTTP URLs in the order to try them: the one paired with `connected` (a gRPC
+ * address from `controllers`) first when there is one URL per controller, then the rest.
+ */
+export function orderedHttpUrls(
+  config: Pick<AgentConfig, 'controllers' | 'controllerHttpUrls'>,
+  connected: string | undefined,
+): string[] {
+  const urls = [...config.controllerHttpUrls];
+  const index = connected === undefined ? -1 : config.controllers.indexOf(connected);
+  if (index < 0 || urls.length !== config.controllers.length) return urls;
+  return [...urls.slice(index), ...urls.slice(0, index)];
 }
 
 function defaultControllerHttpUrl(grpcAddress: string | undefined): string {
@@ -130,6 +168,14 @@ export function validateAgentConfig(config: AgentConfig): Result<AgentConfig, Co
   for (const address of config.controllers) {
     const parsed = parseHostPort(address);
     if (!parsed.ok) return invalid('controllers', parsed.error.message);
+  }
+  if (config.controllerHttpUrls.length === 0) {
+    return invalid('controllerHttpUrls', 'at least one controller HTTP URL is required');
+  }
+  for (const url of config.controllerHttpUrls) {
+    if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
+      return invalid('controllerHttpUrls', `expected an http(s) URL, got "${url}"`);
+    }
   }
   if (config.dataDir.trim() === '') return invalid('dataDir', 'a data directory is required');
   if (!isPort(config.http.port)) {

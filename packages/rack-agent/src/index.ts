@@ -13,6 +13,8 @@ export {
   defaultAgentConfig,
   validateAgentConfig,
   parseHostPort,
+  splitAddressList,
+  orderedHttpUrls,
   AGENT_VERSION,
   DEFAULT_HTTP_PORT,
   DEFAULT_CONTROLLER_PORT,

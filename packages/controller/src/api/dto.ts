@@ -10,6 +10,7 @@ import { MACHINE_STATUSES } from '../domain/machine/lifecycle.ts';
 import { ARCHITECTURES, type Machine } from '../domain/machine/machine.ts';
 import { rackStatus, type Rack } from '../domain/rack.ts';
 import { ROLES, type User } from '../domain/user.ts';
+import type { RackSessionLease } from '../app/cluster-store.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -336,6 +337,15 @@ export const RackDto = z
       })
       .nullable(),
     created_at: z.string().nullable(),
+    /**
+     * The controller holding the rack's session (several controllers on one database), or null
+     * when no controller holds a live lease.
+     */
+    controller: z
+      .object({ id: z.string(), name: z.string(), lease_expires_at: z.string() })
+      .nullable(),
+    /** When an admin revoked the rack (its sessions are refused); null while it may connect. */
+    revoked_at: z.string().nullable(),
   })
   .openapi('Rack');
 
@@ -344,6 +354,7 @@ export function rackDto(
   r: Rack,
   nowMs: number,
   heartbeatIntervalMs: number,
+  session?: RackSessionLease,
 ): z.infer<typeof RackDto> {
   return {
     id: r.id,
@@ -364,6 +375,15 @@ export function rackDto(
             services: { ...r.health.services },
           },
     created_at: iso(r.createdAtMs),
+    controller:
+      session === undefined || session.expiresAtMs <= nowMs
+        ? null
+        : {
+            id: session.controllerId,
+            name: session.controllerName,
+            lease_expires_at: new Date(session.expiresAtMs).toISOString(),
+          },
+    revoked_at: iso(r.revokedAtMs ?? null),
   };
 }
 

@@ -83,6 +83,16 @@ const enrollRoute = createRoute({
   },
 });
 
+const revokeRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/racks/{id}/revoke',
+  tags: ['racks'],
+  summary:
+    'Revoke a rack (admin): its certificate and secret stop working on every controller and its open session is closed',
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: { 200: jsonResponse(RackDto, 'The revoked rack'), ...ERRORS },
+});
+
 const usersRoute = createRoute({
   method: 'get',
   path: '/api/v1/users',
@@ -137,8 +147,13 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
 
   app.openapi(racksRoute, async (c) => {
     const now = deps.clock.now();
+    const holders = new Map(
+      (await deps.store.cluster.listRackSessions()).map((lease) => [lease.rackId, lease]),
+    );
     return c.json(
-      (await deps.racks.list()).map((r) => rackDto(r, now, deps.heartbeatIntervalMs)),
+      (await deps.racks.list()).map((r) =>
+        rackDto(r, now, deps.heartbeatIntervalMs, holders.get(r.id)),
+      ),
       200,
     );
   });
@@ -149,7 +164,12 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
     const iso = (ms: number): string => new Date(ms).toISOString();
     return c.json(
       {
-        ...rackDto(rack, deps.clock.now(), deps.heartbeatIntervalMs),
+        ...rackDto(
+          rack,
+          deps.clock.now(),
+          deps.heartbeatIntervalMs,
+          await deps.store.cluster.getRackSession(rack.id),
+        ),
         image_cache:
           cache === undefined
             ? null
@@ -171,6 +191,11 @@ export function registerOtherRoutes(app: ApiApp, deps: ApiDeps): void {
   app.openapi(enrollRoute, async (c) => {
     const t = unwrap(await deps.racks.createEnrollmentToken(c.get('actor')));
     return c.json({ token: t.token, expires_at: new Date(t.expiresAtMs).toISOString() }, 201);
+  });
+
+  app.openapi(revokeRoute, async (c) => {
+    const rack = unwrap(await deps.racks.revoke(c.get('actor'), c.req.valid('param').id));
+    return c.json(rackDto(rack, deps.clock.now(), deps.heartbeatIntervalMs), 200);
   });
 
   app.openapi(usersRoute, async (c) =>

@@ -57,6 +57,21 @@ export interface RackServiceDeps {
   readonly timeouts: StatusTimeouts;
   /** How long an enrollment token stays valid. */
   readonly enrollmentTokenTtlMs: number;
+  /**
+   * The pin of the rack CA (`sha256:<hex>`), appended to enrollment tokens as `TOKEN.PIN` so an
+   * agent can check it talks to this controller before it sends the token (mutual TLS). Absent
+   * when the gRPC port is plaintext.
+   */
+  readonly caPin?: string | undefined;
+}
+
+/**
+ * The secret part of an enrollment token: a token carries the CA pin after its first `.`
+ * (`ingot-enroll-<secret>.sha256:<hex>`); only the secret is hashed and stored.
+ */
+export function enrollmentSecret(token: string): string {
+  const dot = token.indexOf('.');
+  return dot < 0 ? token : token.slice(0, dot);
 }
 
 /** The rack use cases. */
@@ -79,11 +94,12 @@ export class RackService {
     if (actor.kind === 'user' && actor.user.role !== 'admin') {
       return err({ kind: 'forbidden', detail: 'enrolling racks needs the admin role' });
     }
-    const token = `ingot-enroll-${newSecret(24)}`;
+    const secret = `ingot-enroll-${newSecret(24)}`;
+    const token = this.#d.caPin === undefined ? secret : `${secret}.${this.#d.caPin}`;
     const now = this.#d.clock.now();
     const expiresAtMs = now + this.#d.enrollmentTokenTtlMs;
     await this.#d.store.transaction(async (tx) => {
-      await tx.insertEnrollmentToken(hashSecret(token), actorName(actor), expiresAtMs, now);
+      await tx.insertEnrollmentToken(hashSecret(secret), actorName(actor), expiresAtMs, now);
       await tx.appendEvents(
         [newAuditEvent(actor, 'rack.enroll-token', 'Created a rack enrollment token', now)],
         now,
@@ -92,17 +108,44 @@ export class RackService {
     return ok({ token, expiresAtMs });
   }
 
-  /** Trades a one-time token for a rack identity. The secret is returned once, stored hashed. */
+  /**
+   * Trades a one-time token for a rack identity. The secret is returned once, stored hashed.
+   * With `existing` (an agent enrolled before mutual TLS, asking for its first certificate), the
+   * token is consumed but the existing rack is kept; its secret must match and it must not be
+   * revoked, and the returned secret is empty.
+   */
   async register(input: {
     token: string;
     hostname: string;
     version: string;
     interfaces: readonly RackInterface[];
+    existing?: { readonly rackId: string; readonly secret: string } | undefined;
   }): Promise<Result<{ rack: Rack; secret: string }, DomainError>> {
     const now = this.#d.clock.now();
     const secret = newSecret();
+    const existing = input.existing;
     const result = await this.#d.store.transaction(async (tx) => {
-      if (!(await tx.consumeEnrollmentToken(hashSecret(input.token), now))) return undefined;
+      if (!(await tx.consumeEnrollmentToken(hashSecret(enrollmentSecret(input.token)), now)))
+        return undefined;
+      if (existing !== undefined) {
+        const rack = await tx.getRack(existing.rackId);
+        if (rack === undefined || !secretMatches(existing.secret, rack.secretHash))
+          return undefined;
+        if (rack.revokedAtMs !== undefined) return undefined;
+        const events = await tx.appendEvents(
+          [
+            newAuditEvent(
+              { kind: 'rack', rackId: rack.id },
+              'rack.certify',
+              `Rack ${rack.name} enrolled again for a client certificate`,
+              now,
+              { rackId: rack.id },
+            ),
+          ],
+          now,
+        );
+        return { rack, events, secret: '' };
+      }
       const taken = new Set((await tx.listRacks()).map((r) => r.name));
       const base = input.hostname.length > 0 ? input.hostname : 'rack';
       let name = base;
@@ -135,7 +178,7 @@ export class RackService {
         ],
         now,
       );
-      return { rack, events };
+      return { rack, events, secret };
     });
     if (result === undefined) {
       return err({
@@ -144,16 +187,55 @@ export class RackService {
       });
     }
     this.#d.bus.publish(result.events);
-    return ok({ rack: result.rack, secret });
+    return ok({ rack: result.rack, secret: result.secret });
   }
 
-  /** Checks a rack's credentials. */
+  /** Checks a rack's credentials. A revoked rack is refused. */
   async authenticate(rackId: string, secret: string): Promise<Result<Rack, DomainError>> {
     const rack = await this.#d.store.getRack(rackId);
     if (rack === undefined || !secretMatches(secret, rack.secretHash)) {
       return err({ kind: 'unauthenticated', detail: 'unknown rack or wrong secret' });
     }
+    if (rack.revokedAtMs !== undefined) {
+      return err({ kind: 'unauthenticated', detail: 'this rack was revoked' });
+    }
     return ok(rack);
+  }
+
+  /** Whether rack `rackId` may still hold a session: it exists and is not revoked. */
+  async mayConnect(rackId: string): Promise<boolean> {
+    const rack = await this.#d.store.getRack(rackId);
+    return rack !== undefined && rack.revokedAtMs === undefined;
+  }
+
+  /**
+   * Revokes a rack (admins only): its certificate and secret stop working at once on every
+   * controller — sessions are refused, open ones are closed (here at once, elsewhere at the next
+   * heartbeat), and image downloads are refused. Revoking twice keeps the first time.
+   */
+  async revoke(actor: Actor, rackId: string): Promise<Result<Rack, DomainError>> {
+    if (actor.kind === 'user' && actor.user.role !== 'admin') {
+      return err({ kind: 'forbidden', detail: 'revoking racks needs the admin role' });
+    }
+    const now = this.#d.clock.now();
+    const result = await this.#d.store.transaction(async (tx) => {
+      if (!(await tx.rackTrust.revokeRack(rackId, now))) return undefined;
+      const rack = await tx.getRack(rackId);
+      if (rack === undefined) return undefined;
+      const events = await tx.appendEvents(
+        [
+          newAuditEvent(actor, 'rack.revoke', `Rack ${rack.name} revoked`, now, {
+            rackId: rack.id,
+          }),
+        ],
+        now,
+      );
+      return { rack, events };
+    });
+    if (result === undefined) return err({ kind: 'not-found', entity: 'rack', id: rackId });
+    this.#d.bus.publish(result.events);
+    this.#d.racks.rackRevoked?.(rackId);
+    return ok(result.rack);
   }
 
   /** Lists racks. */

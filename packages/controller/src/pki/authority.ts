@@ -11,6 +11,7 @@ import type { RackTrustStore } from '../app/rack-trust-store.ts';
 import type { SecretBox } from '../app/secret-box.ts';
 import {
   authorityPin,
+  checkPublicKey,
   createCertificateAuthority,
   issueCertificate,
   newKeyPair,
@@ -38,6 +39,8 @@ export interface RackAuthority {
     publicKeyPem: string,
     nowMs: number,
   ): Result<string, PkiError>;
+  /** Whether a public key from an agent can be certified (checked before a token is spent). */
+  checkPublicKey(publicKeyPem: string): Result<unknown, PkiError>;
   /** A fresh key and server certificate for this controller's gRPC port. */
   issueServerCertificate(altNames: readonly string[], nowMs: number): KeyAndCertificate;
   /** Checks a peer certificate (DER) against the CA; returns its common name (the rack id). */
@@ -89,6 +92,7 @@ export async function loadOrCreateAuthority(
         nowMs: now,
         validDays: RACK_CERT_DAYS,
       }),
+    checkPublicKey,
     issueServerCertificate(altNames, now) {
       const keys = newKeyPair();
       const issued = issueCertificate({

@@ -129,17 +129,23 @@ export interface PkiError {
   readonly message: string;
 }
 
-/** Issues a certificate signed by `options.authority`. A bad public key is an error value. */
-export function issueCertificate(options: IssueOptions): Result<string, PkiError> {
-  let spki: Buffer;
+/** Checks that `publicKeyPem` is an SPKI PEM EC public key, the kind agents make. */
+export function checkPublicKey(publicKeyPem: string): Result<Buffer, PkiError> {
   try {
-    spki = spkiOf(options.publicKeyPem);
-    if (createPublicKey(options.publicKeyPem).asymmetricKeyType !== 'ec') {
+    if (createPublicKey(publicKeyPem).asymmetricKeyType !== 'ec') {
       return err({ kind: 'bad-public-key', message: 'the public key must be an EC key (P-256)' });
     }
+    return ok(spkiOf(publicKeyPem));
   } catch (e) {
     return err({ kind: 'bad-public-key', message: `not an SPKI PEM public key: ${String(e)}` });
   }
+}
+
+/** Issues a certificate signed by `options.authority`. A bad public key is an error value. */
+export function issueCertificate(options: IssueOptions): Result<string, PkiError> {
+  const checked = checkPublicKey(options.publicKeyPem);
+  if (!checked.ok) return checked;
+  const spki = checked.value;
   const ca = new X509Certificate(options.authority.certPem);
   const caSpki = ca.publicKey.export({ type: 'spki', format: 'der' });
   const altNames = new SubjectAlternativeName(

@@ -26,6 +26,8 @@ import type { SecretBox } from '../app/secret-box.ts';
 import type { AuthLimiter } from '../app/auth-limiter.ts';
 import { authenticateRackSecret, registerRack } from '../app/auth-limiter-credentials.ts';
 import { peerAddress, tooManyAttempts } from './auth-limit.ts';
+import type { RackAuthority } from '../pki/authority.ts';
+import { rackServerCredentials, sessionPeer } from './rack-tls.ts';
 import {
   commandToProto,
   healthFromProto,
@@ -41,15 +43,43 @@ export interface RackServerOptions {
   readonly heartbeatIntervalMs: number;
   /** Opens the sealed power parameters of commands as they are sent. */
   readonly secrets: SecretBox;
+  /**
+   * Mutual TLS (`rpc/rack-tls.ts`): the rack CA and the names of this controller's server
+   * certificate. Undefined serves plaintext (`--insecure-grpc`, development and tests only).
+   */
+  readonly tls?:
+    { readonly authority: RackAuthority; readonly altNames: readonly string[] } | undefined;
   /** Brute-force limits on enrollment tokens and rack secrets (`app/auth-limiter.ts`). */
   readonly authLimiter: AuthLimiter;
+  /**
+   * One live session per rack across controllers (`cluster/rack-session-leases.ts`). Default:
+   * this controller alone (claims always succeed, a release always ends the rack's session).
+   */
+  readonly ownership?: RackSessionOwnership | undefined;
 }
+
+/** Who holds each rack's session when several controllers share the database. */
+export interface RackSessionOwnership {
+  /** Takes the rack's session for `sessionId`; a session of it elsewhere is ended. */
+  claim(rackId: string, sessionId: string): Promise<void>;
+  /** Ends the lease of `sessionId`; true if it still held it (the rack is now disconnected). */
+  release(rackId: string, sessionId: string): Promise<boolean>;
+}
+
+const SOLE_OWNER: RackSessionOwnership = {
+  claim: () => Promise.resolve(),
+  release: () => Promise.resolve(true),
+};
 
 /** A running rack server. */
 export interface RackServerHandle extends RackNotifier {
   readonly port: number;
   /** Rack ids with an open session on this controller. */
   connectedRacks(): string[];
+  /** The sessions open on this controller, with their ids. */
+  localSessions(): { rackId: string; sessionId: string }[];
+  /** Ends the rack's session here if it is still `sessionId` (it moved to another controller). */
+  endSession(rackId: string, sessionId: string, reason: string): void;
   close(): Promise<void>;
 }
 
@@ -57,6 +87,8 @@ type Stream = ServerDuplexStream<SessionRequest, SessionResponse>;
 
 class Session {
   readonly rackId: string;
+  /** This session's id in the cluster's lease table. */
+  readonly id = randomUUID();
   readonly #stream: Stream;
   readonly #racks: RackService;
   readonly #logger: Logger;
@@ -92,6 +124,11 @@ class Session {
       this.#logger.error('rack session handler failed', { rackId: this.rackId, error: e });
       this.end(GrpcStatus.INTERNAL, 'controller failed to handle a message; reconnect');
     });
+  }
+
+  /** Resolves when everything queued so far has run. */
+  drained(): Promise<void> {
+    return this.#queue;
   }
 
   send(message: SessionResponse): void {
@@ -171,6 +208,7 @@ export async function startRackServer(
   options: RackServerOptions,
 ): Promise<RackServerHandle> {
   const sessions = new Map<string, Session>();
+  const ownership = options.ownership ?? SOLE_OWNER;
   const server = new Server({
     'grpc.keepalive_time_ms': 10_000,
     'grpc.keepalive_timeout_ms': 5_000,
@@ -185,7 +223,18 @@ export async function startRackServer(
         hostname: req.hostname,
         version: req.version,
         interfaces: interfacesFromProto(req.interfaces),
+        existing: req.rackId === '' ? undefined : { rackId: req.rackId, secret: req.rackSecret },
       };
+      const authority = options.tls?.authority;
+      // Checked before the token is spent: a bad key must not cost the operator a token.
+      const key = authority?.checkPublicKey(req.publicKeyPem);
+      if (key !== undefined && !key.ok) {
+        callback({
+          code: GrpcStatus.INVALID_ARGUMENT,
+          details: `this controller issues rack certificates: ${key.error.message}`,
+        });
+        return;
+      }
       registerRack(limited, input, peerAddress(call.getPeer()))
         .then((result) => {
           if (!result.ok && result.error.kind === 'rate-limited') {
@@ -199,14 +248,16 @@ export async function startRackServer(
             });
             return;
           }
-          logger.info('rack enrolled', {
-            rackId: result.value.rack.id,
-            name: result.value.rack.name,
-          });
+          const rackId = result.value.rack.id;
+          const cert = authority?.issueRackCertificate(rackId, req.publicKeyPem, Date.now());
+          if (cert !== undefined && !cert.ok) throw new Error(cert.error.message);
+          logger.info('rack enrolled', { rackId, name: result.value.rack.name });
           callback(null, {
-            rackId: result.value.rack.id,
+            rackId,
             rackSecret: result.value.secret,
             name: result.value.rack.name,
+            clientCertPem: cert?.value ?? '',
+            caCertPem: authority?.caCertPem ?? '',
           });
         })
         .catch((e: unknown) => {
@@ -225,6 +276,17 @@ export async function startRackServer(
         s.enqueue(() => onMessage(s, message));
       };
 
+      if (options.tls !== undefined) {
+        const peer = sessionPeer(stream, options.tls.authority, Date.now());
+        if (!peer.ok || peer.value !== rackId) {
+          const details = peer.ok
+            ? `the client certificate names rack ${peer.value}, not ${rackId}`
+            : peer.error.message;
+          logger.warn('rack session refused', { rackId, reason: details });
+          stream.emit('error', { code: GrpcStatus.UNAUTHENTICATED, details });
+          return;
+        }
+      }
       const limited = { racks, authLimiter: options.authLimiter };
       authenticateRackSecret(limited, rackId, secret, peerAddress(stream.getPeer()))
         .then((auth) => {
@@ -242,12 +304,19 @@ export async function startRackServer(
             return;
           }
           const s = new Session(rackId, stream, racks, logger.child({ rackId }), options.secrets);
-          sessions
-            .get(rackId)
-            ?.end(GrpcStatus.ABORTED, 'replaced by a newer session of the same rack');
-          sessions.set(rackId, s);
-          session = s;
-          for (const m of pending.splice(0)) handle(s, m);
+          // Take the rack's lease first: a session of it on another controller is ended there.
+          return ownership.claim(rackId, s.id).then(async () => {
+            if (streamClosed) {
+              await ownership.release(rackId, s.id);
+              return;
+            }
+            sessions
+              .get(rackId)
+              ?.end(GrpcStatus.ABORTED, 'replaced by a newer session of the same rack');
+            sessions.set(rackId, s);
+            session = s;
+            for (const m of pending.splice(0)) handle(s, m);
+          });
         })
         .catch((e: unknown) => {
           logger.error('rack authentication failed', { error: e });
@@ -258,13 +327,19 @@ export async function startRackServer(
         if (session === undefined) pending.push(message);
         else handle(session, message);
       });
+      let streamClosed = false;
       const closed = (): void => {
+        streamClosed = true;
         const s = session;
         if (s === undefined) return;
         s.end();
         if (sessions.get(s.rackId) === s) {
           sessions.delete(s.rackId);
-          s.enqueue(() => racks.sessionChanged(s.rackId, false));
+          // Disconnected only if no newer session (here or on another controller) took it over.
+          s.enqueue(async () => {
+            if (await ownership.release(s.rackId, s.id))
+              await racks.sessionChanged(s.rackId, false);
+          });
         }
       };
       stream.on('end', closed);
@@ -294,7 +369,15 @@ export async function startRackServer(
         await s.pushPowerConfigs();
         return;
       case 'heartbeat':
+        // A rack revoked through another controller is closed here within one heartbeat.
+        if (!(await racks.mayConnect(s.rackId))) {
+          s.end(GrpcStatus.UNAUTHENTICATED, 'this rack was revoked');
+          return;
+        }
         await racks.heartbeat(s.rackId, healthFromProto(kind.value));
+        // Resend what is pending: commands queued through another controller whose wake-up
+        // signal was lost still go out within one heartbeat.
+        await s.pushCommands();
         return;
       case 'events': {
         const events = kind.value.events.map(stepEventFromProto);
@@ -335,7 +418,12 @@ export async function startRackServer(
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.host}:${options.port}`,
-      ServerCredentials.createInsecure(),
+      options.tls === undefined
+        ? ServerCredentials.createInsecure()
+        : rackServerCredentials(
+            options.tls.authority.caCertPem,
+            options.tls.authority.issueServerCertificate(options.tls.altNames, Date.now()),
+          ),
       (e, bound) => {
         if (e !== null) reject(e);
         else resolve(bound);
@@ -346,6 +434,11 @@ export async function startRackServer(
   return {
     port,
     connectedRacks: () => [...sessions.keys()],
+    localSessions: () => [...sessions.values()].map((s) => ({ rackId: s.rackId, sessionId: s.id })),
+    endSession(rackId, sessionId, reason) {
+      const s = sessions.get(rackId);
+      if (s?.id === sessionId) s.end(GrpcStatus.ABORTED, reason);
+    },
     commandsQueued(rackId) {
       const s = sessions.get(rackId);
       if (s !== undefined) s.enqueue(() => s.pushCommands());
@@ -354,9 +447,23 @@ export async function startRackServer(
       const s = sessions.get(rackId);
       if (s !== undefined) s.enqueue(() => s.pushPowerConfigs());
     },
+    rackRevoked(rackId) {
+      sessions.get(rackId)?.end(GrpcStatus.UNAUTHENTICATED, 'this rack was revoked');
+    },
     async close() {
-      for (const s of sessions.values()) s.end(GrpcStatus.UNAVAILABLE, 'controller shutting down');
+      const open = [...sessions.values()];
       sessions.clear();
+      for (const s of open) {
+        s.end(GrpcStatus.UNAVAILABLE, 'controller shutting down');
+        // Give the lease up now rather than when it expires, unless another session has it.
+        s.enqueue(async () => {
+          if (await ownership.release(s.rackId, s.id)) await racks.sessionChanged(s.rackId, false);
+        });
+      }
+      await Promise.race([
+        Promise.all(open.map((s) => s.drained())),
+        new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+      ]);
       await new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
         // Streams that do not end promptly are cut.

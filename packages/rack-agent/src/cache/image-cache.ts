@@ -39,8 +39,11 @@ export interface ImageCacheDeps {
   readonly imageDir: string;
   /** Total bytes of verified files to keep; files that boot plans use are kept beyond it. */
   readonly capacityBytes: number;
-  /** The controller's HTTP base URL; files come from `/api/v1/images/files/<sha256>`. */
-  readonly controllerHttpUrl: string;
+  /**
+   * The controller's HTTP base URL; files come from `/api/v1/images/files/<sha256>`. A function
+   * is asked again on every attempt, so retries follow the agent to another controller.
+   */
+  readonly controllerHttpUrl: string | (() => string);
   /** `Authorization` header for the controller (`Rack <id>:<secret>`). */
   readonly authorization?: string | undefined;
   /** Files current boot plans use, by sha256 with their size: never evicted, fetched on a miss. */
@@ -174,13 +177,16 @@ export function createImageCache(deps: ImageCacheDeps): ImageCache {
     sizeBytes: number,
   ): Promise<Result<string, CacheError>> => {
     const partial = join(partialDir, sha256);
-    const url = new URL(`/api/v1/images/files/${sha256}`, deps.controllerHttpUrl).toString();
+    const base = (): string =>
+      typeof deps.controllerHttpUrl === 'string'
+        ? deps.controllerHttpUrl
+        : deps.controllerHttpUrl();
     await evict(Math.max(0, sizeBytes - (await partialSize(partial))), undefined);
     let lastReason = '';
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       if (deps.signal?.aborted === true) break;
       const outcome = await downloadAttempt({
-        url,
+        url: new URL(`/api/v1/images/files/${sha256}`, base()).toString(),
         sha256,
         sizeBytes,
         partialPath: partial,
@@ -222,7 +228,7 @@ export function createImageCache(deps: ImageCacheDeps): ImageCache {
     return err({
       kind: 'unavailable',
       sha256,
-      message: `could not fetch image file ${sha256} from ${deps.controllerHttpUrl}: ${lastReason}`,
+      message: `could not fetch image file ${sha256} from ${base()}: ${lastReason}`,
     });
   };
 

@@ -12,8 +12,12 @@ export const METADATA_PREFIX = '/MAAS/metadata';
 
 /** Where and how to forward. */
 export interface MetadataProxyConfig {
-  /** The controller's metadata base URL, e.g. `http://10.0.0.2:5240`; the path is appended. */
-  readonly upstreamUrl: string;
+  /**
+   * The controller's metadata base URL, e.g. `http://10.0.0.2:5240`; the path is appended. A
+   * function gives several controllers in the order to try: when one cannot be reached, the
+   * request goes to the next (a request body is then buffered so it can be sent again).
+   */
+  readonly upstreamUrl: string | (() => readonly string[]);
   /** Longest wait for the controller's response headers; default 30 s. Bodies stream unbounded. */
   readonly timeoutMs?: number | undefined;
 }
@@ -59,11 +63,15 @@ const DROPPED_RESPONSE_HEADERS = new Set([
  * hangs up aborts the upstream request.
  */
 export function createMetadataProxy(deps: MetadataProxyDeps) {
-  const upstream = deps.config.upstreamUrl.replace(/\/+$/, '');
+  const upstreams = (): string[] => {
+    const configured = deps.config.upstreamUrl;
+    const list = typeof configured === 'string' ? [configured] : configured();
+    return list.map((u) => u.replace(/\/+$/, ''));
+  };
   const timeoutMs = deps.config.timeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS;
   const handler = async (c: Context): Promise<Response> => {
     const url = new URL(c.req.url);
-    const target = `${upstream}${url.pathname}${url.search}`;
+    const candidates = upstreams();
     const headers = new Headers();
     for (const [name, value] of c.req.raw.headers) {
       if (!DROPPED_REQUEST_HEADERS.has(name)) headers.append(name, value);
@@ -85,31 +93,46 @@ export function createMetadataProxy(deps: MetadataProxyDeps) {
     const timer = setTimeout(() => timeout.abort(new Error('metadata timeout')), timeoutMs);
     const signal = AbortSignal.any([timeout.signal, c.req.raw.signal]);
     const hasBody = c.req.method !== 'GET' && c.req.method !== 'HEAD';
-    let response: Response;
+    // With one controller the body streams through; with several it is buffered to be resent.
+    const body = !hasBody
+      ? null
+      : candidates.length > 1
+        ? await c.req.raw.arrayBuffer()
+        : c.req.raw.body;
+    let response: Response | undefined;
     try {
-      response = await fetch(target, {
-        method: c.req.method,
-        headers,
-        body: hasBody ? c.req.raw.body : null,
-        redirect: 'manual',
-        signal,
-        // Required by undici to stream a request body.
-        ...(hasBody ? { duplex: 'half' } : {}),
-      });
-    } catch (error: unknown) {
-      const timedOut = timeout.signal.aborted;
-      deps.logger.warn('metadata proxy failed', {
-        method: c.req.method,
-        path: url.pathname,
-        timedOut,
-        error,
-      });
-      return timedOut
-        ? problem(c, 504, `metadata service did not answer within ${timeoutMs} ms`)
-        : problem(c, 502, 'metadata service unreachable from this rack');
+      for (const [index, upstream] of candidates.entries()) {
+        try {
+          response = await fetch(`${upstream}${url.pathname}${url.search}`, {
+            method: c.req.method,
+            headers,
+            body,
+            redirect: 'manual',
+            signal,
+            // Required by undici to stream a request body.
+            ...(hasBody ? { duplex: 'half' } : {}),
+          });
+          break;
+        } catch (error: unknown) {
+          const timedOut = timeout.signal.aborted;
+          deps.logger.warn('metadata proxy failed', {
+            method: c.req.method,
+            path: url.pathname,
+            upstream,
+            timedOut,
+            error,
+          });
+          if (timedOut) {
+            return problem(c, 504, `metadata service did not answer within ${timeoutMs} ms`);
+          }
+          if (c.req.raw.signal.aborted || index === candidates.length - 1) break;
+        }
+      }
     } finally {
       clearTimeout(timer);
     }
+    if (response === undefined)
+      return problem(c, 502, 'metadata service unreachable from this rack');
     const responseHeaders = new Headers();
     for (const [name, value] of response.headers) {
       if (!DROPPED_RESPONSE_HEADERS.has(name)) responseHeaders.append(name, value);

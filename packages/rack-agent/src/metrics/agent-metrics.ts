@@ -16,6 +16,8 @@ export interface AgentMetricsDeps {
   readonly outboxDepth: () => number;
   /** Whether a controller session is up. */
   readonly sessionConnected: () => boolean;
+  /** The address (`host:port`) of the controller holding the session, while there is one. */
+  readonly sessionController?: (() => string | undefined) | undefined;
   /** The image cache's content, once the cache exists. */
   readonly cacheInventory: () => CacheInventory | undefined;
 }
@@ -142,6 +144,17 @@ export function createAgentMetrics(deps: AgentMetricsDeps): AgentMetrics {
     registers,
     collect() {
       this.set(deps.sessionConnected() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'ingot_controller_session_info',
+    help: '1 for the controller (gRPC host:port) holding the agent session; no series while there is none.',
+    labelNames: ['controller'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const controller = deps.sessionController?.();
+      if (controller !== undefined) this.set({ controller }, 1);
     },
   });
   // Series that exist from the first scrape, so rate() and alerts see 0 rather than nothing.

@@ -1,4 +1,4 @@
-import { credentials } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { RackServiceClient } from '@ingot/proto/rack/v1';
 
 /**
@@ -13,10 +13,13 @@ const CHANNEL_OPTIONS = {
 } as const;
 
 /**
- * Creates a client for one controller address (`host:port`). Plaintext for now; TLS with the
- * rack's client certificate replaces `createInsecure` when the controller serves it.
+ * Creates a client for one controller address (`host:port`) with `channelCredentials`
+ * (`rack-tls.ts`: mutual TLS with the rack's certificate; plaintext by default).
  * The caller owns the client and must `close()` it.
  */
-export function createRackClient(address: string): RackServiceClient {
-  return new RackServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+export function createRackClient(
+  address: string,
+  channelCredentials: ChannelCredentials = credentials.createInsecure(),
+): RackServiceClient {
+  return new RackServiceClient(address, channelCredentials, CHANNEL_OPTIONS);
 }

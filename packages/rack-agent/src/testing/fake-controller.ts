@@ -181,7 +181,13 @@ export class FakeController {
     const rackId = `rack-${this.racks.size + 1}`;
     const rackSecret = randomUUID();
     this.racks.set(rackId, rackSecret);
-    callback(null, { rackId, rackSecret, name: call.request.hostname });
+    callback(null, {
+      rackId,
+      rackSecret,
+      name: call.request.hostname,
+      clientCertPem: '',
+      caCertPem: '',
+    });
     this.#changed();
   }
 
