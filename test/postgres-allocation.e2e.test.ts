@@ -18,6 +18,8 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL', () => {
     // The second controller finds the admin already made by the first: the operator gives it
     // the same key file (it would otherwise have none to print).
     copyFileSync(join(a.path, 'admin.key'), join(b.path, 'admin.key'));
+    // Controllers on one database share secrets.key (BMC passwords and the rack CA key).
+    copyFileSync(join(a.path, 'secrets.key'), join(b.path, 'secrets.key'));
     controllers.push(await startControllerProc({ dataDir: b.path, args: ['--database', url] }));
   }, 120_000);
 
