@@ -42,15 +42,21 @@ function timeoutMessage(machine: Machine): string {
   return `Timed out in ${machine.status}; ${lastText}`;
 }
 
-/** Runs {@link sweepTimeouts} every `intervalMs` until `signal` aborts. */
+/**
+ * Runs {@link sweepTimeouts} every `intervalMs` until `signal` aborts, on the ticks when
+ * `isLeader()` says so: of several controllers on one database only the leader sweeps
+ * (`cluster/leadership.ts`), and another takes over when it dies. Two sweeping at once for a
+ * moment is harmless — each timeout is a version-checked transition — only wasted work.
+ */
 export function startTimeoutSweeper(
   deps: Parameters<typeof sweepTimeouts>[0],
   intervalMs: number,
   signal: AbortSignal,
+  isLeader: () => boolean = () => true,
 ): void {
   let running = false;
   const timer = setInterval(() => {
-    if (running) return;
+    if (running || !isLeader()) return;
     running = true;
     sweepTimeouts(deps)
       .catch((e: unknown) => deps.logger.error('timeout sweep failed', { error: e }))

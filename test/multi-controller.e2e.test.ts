@@ -1,0 +1,205 @@
+/**
+ * Two controller processes on one PostgreSQL and one rack agent on loopback behave as one system
+ * (issue 7, item 2): `/ws` on either controller shows what was done through the other, each
+ * event once; a power command sent through the controller that does not hold the rack's session
+ * reaches the agent at once (the heartbeat fallback is set to a minute, so only the cluster
+ * signal can explain a prompt delivery); and when the controller holding the session is killed
+ * with SIGKILL, the agent's session moves to the other one, which then owns the rack and drives
+ * its BMC.
+ */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeMachine } from '@ingot/lab/redfish/machine.ts';
+import { startRedfishService, type RedfishService } from '@ingot/lab/redfish/service.ts';
+import { api, type EventJson, type MachineJson } from './harness/api.ts';
+import { postgresAvailable, usePostgres } from './harness/postgres.ts';
+import {
+  startAgentProc,
+  startControllerProc,
+  tempDir,
+  waitFor,
+  type AgentProc,
+  type ControllerProc,
+  type Proc,
+} from './harness/processes.ts';
+import { tapEvents } from './harness/ws.ts';
+
+interface RackJson {
+  id: string;
+  status: string;
+  controller: { id: string; name: string; lease_expires_at: string } | null;
+}
+
+describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agent', () => {
+  const postgres = usePostgres();
+  const dirs = { a: tempDir('ctl-a'), b: tempDir('ctl-b'), agent: tempDir('agent') };
+  const box = new FakeMachine('Off');
+  let a: ControllerProc;
+  let b: ControllerProc;
+  let agent: AgentProc;
+  let bmc: RedfishService;
+  let rackId: string;
+  let machine: MachineJson;
+  /** What beforeAll started, for afterAll (which runs even when beforeAll failed midway). */
+  const started: [string, Proc][] = [];
+  let bmcStarted: RedfishService | undefined;
+  // A minute between heartbeats: pending commands are resent on each one, so a command that
+  // arrives sooner was sent because of the cluster's wake-up signal.
+  const controllerArgs = ['--heartbeat-interval', '60s'];
+
+  /** The rack as `via` shows it. */
+  async function rack(via: ControllerProc): Promise<RackJson> {
+    const r = await api<RackJson[]>(via.url, via.adminKey, 'GET', '/api/v1/racks');
+    expect(r.status).toBe(200);
+    const found = r.body.find((x) => x.id === rackId);
+    if (found === undefined) throw new Error(`rack ${rackId} not listed`);
+    return found;
+  }
+
+  function resets(): number {
+    return bmc.events.filter((e) => e.kind === 'reset').length;
+  }
+
+  beforeAll(async () => {
+    const url = await postgres().createDatabase();
+    bmcStarted = bmc = await startRedfishService({
+      systems: { sys1: box },
+      username: 'root',
+      password: 'pw-1x',
+    });
+    a = await startControllerProc({
+      dataDir: dirs.a.path,
+      args: ['--db', url, '--name', 'a', ...controllerArgs],
+    });
+    started.push(['A', a]);
+    // One admin and one secrets key for the cluster: B gets A's (as an operator would copy them).
+    copyFileSync(join(dirs.a.path, 'admin.key'), join(dirs.b.path, 'admin.key'));
+    copyFileSync(join(dirs.a.path, 'secrets.key'), join(dirs.b.path, 'secrets.key'));
+    b = await startControllerProc({
+      dataDir: dirs.b.path,
+      args: ['--db', url, '--name', 'b', ...controllerArgs],
+    });
+    started.push(['B', b]);
+    expect(b.output()).not.toMatch(/Admin API key written/);
+    const token = await api<{ token: string }>(
+      a.url,
+      a.adminKey,
+      'POST',
+      '/api/v1/racks/enroll-tokens',
+    );
+    expect(token.status).toBe(201);
+    // The agent knows both controllers and starts with B.
+    agent = await startAgentProc({
+      controller: `${b.grpc},${a.grpc}`,
+      dataDir: dirs.agent.path,
+      enrollToken: token.body.token,
+    });
+    started.push(['agent', agent]);
+    const racks = await waitFor('the rack to enroll', async () => {
+      const r = await api<RackJson[]>(a.url, a.adminKey, 'GET', '/api/v1/racks');
+      return r.body.length === 1 ? r.body : undefined;
+    });
+    rackId = racks[0]?.id ?? '';
+    await waitFor('B to hold the session', async () =>
+      (await rack(a)).controller?.name === 'b' ? true : undefined,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    if (process.env['INGOT_TEST_LOGS'] === '1') {
+      for (const [name, p] of started) process.stdout.write(`--- ${name}\n${p.output()}\n`);
+    }
+    // The agent first, then the controllers, each by its PID.
+    for (const [, p] of started.reverse()) await p.stop();
+    await bmcStarted?.close();
+    for (const d of Object.values(dirs)) d.cleanup();
+  });
+
+  it('a /ws client on B sees each event of machines made and acted on through A, once', async () => {
+    const tap = await tapEvents(b.url, b.adminKey);
+    try {
+      const created = await api<MachineJson>(a.url, a.adminKey, 'POST', '/api/v1/machines', {
+        hostname: 'node-1',
+        arch: 'amd64',
+        macs: ['52:54:00:77:00:01'],
+        commission: false,
+        rack: rackId,
+        power: {
+          type: 'redfish',
+          params: { address: bmc.url, username: 'root', password: 'pw-1x', verifyTls: false },
+        },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      machine = created.body;
+      for (const action of ['lock', 'unlock']) {
+        const r = await api(a.url, a.adminKey, 'POST', `/api/v1/machines/${machine.id}/${action}`);
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+      }
+      const stored = await api<EventJson[]>(
+        a.url,
+        a.adminKey,
+        'GET',
+        `/api/v1/machines/${machine.id}/events`,
+      );
+      const ids = stored.body.map((e) => e.id);
+      expect(ids.length).toBeGreaterThanOrEqual(3);
+      const mine = (): EventJson[] => tap.events.filter((e) => e.machine_id === machine.id);
+      await waitFor('B streams every event written through A', () =>
+        Promise.resolve(mine().length >= ids.length ? true : undefined),
+      );
+      // A moment for any duplicate to arrive, then: each once, in seq order.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(mine().map((e) => e.id)).toEqual(ids);
+      const seqs = tap.events.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(new Set(seqs).size).toBe(seqs.length);
+    } finally {
+      tap.close();
+    }
+  });
+
+  it('a power command sent through A reaches the agent connected to B at once', async () => {
+    expect((await rack(a)).controller?.name).toBe('b');
+    const before = resets();
+    const sentAt = Date.now();
+    const r = await api(a.url, a.adminKey, 'POST', `/api/v1/machines/${machine.id}/power`, {
+      action: 'on',
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    await waitFor('the BMC to be told to power on', () =>
+      Promise.resolve(resets() > before ? true : undefined),
+    );
+    const elapsedMs = Date.now() - sentAt;
+    process.stdout.write(
+      `power command via A reached the BMC through B in ${String(elapsedMs)} ms\n`,
+    );
+    // Well inside the one-minute heartbeat that would otherwise resend it.
+    expect(elapsedMs).toBeLessThan(20_000);
+    expect(await box.powerState()).toBe('On');
+  });
+
+  it('SIGKILL of B, which holds the session: the agent moves to A, which then owns the rack', async () => {
+    b.signal('SIGKILL');
+    await b.exited;
+    const moved = await waitFor(
+      'A to hold the session',
+      async () => {
+        const seen = await rack(a);
+        return seen.controller?.name === 'a' ? seen : undefined;
+      },
+      60_000,
+    );
+    expect(moved.controller?.id).toMatch(/^a-[0-9a-f]{8}$/);
+    // A drives the rack now: a power command through A reaches the BMC.
+    const before = resets();
+    const r = await api(a.url, a.adminKey, 'POST', `/api/v1/machines/${machine.id}/power`, {
+      action: 'off',
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(202);
+    await waitFor('the BMC to be told to power off', () =>
+      Promise.resolve(resets() > before ? true : undefined),
+    );
+    expect(await box.powerState()).toBe('Off');
+  }, 120_000);
+});
