@@ -81,6 +81,57 @@ const int = (s: string | undefined, flag: string): number | undefined => {
   return n;
 };
 
+/** Flags of `machines update`: what an operator may set on an existing machine. */
+export const MACHINE_UPDATE_FLAGS = {
+  hostname: { type: 'string' },
+  arch: { type: 'string' },
+  mac: { type: 'string', multiple: true },
+  tags: { type: 'string' },
+  zone: { type: 'string' },
+  pool: { type: 'string' },
+  'power-type': { type: 'string' },
+  'power-params': { type: 'string' },
+  rack: { type: 'string' },
+} as const;
+
+/** Flags of `machines create`: the update flags, the hardware facts, and `--ready`. */
+export const MACHINE_CREATE_FLAGS = {
+  ...MACHINE_UPDATE_FLAGS,
+  cpus: { type: 'string' },
+  memory: { type: 'string' },
+  storage: { type: 'string' },
+  ready: { type: 'boolean' },
+} as const;
+
+/** The body fields both `machines create` and `machines update` send from their flags. */
+function machineFields(
+  values: {
+    hostname?: string | undefined;
+    arch?: string | undefined;
+    mac?: string[] | undefined;
+    tags?: string | undefined;
+    zone?: string | undefined;
+    pool?: string | undefined;
+    'power-type'?: string | undefined;
+    rack?: string | undefined;
+  },
+  params: () => unknown,
+): Record<string, unknown> {
+  return {
+    hostname: values.hostname,
+    arch: values.arch,
+    macs: values.mac,
+    tags: list(values.tags),
+    zone: values.zone,
+    pool: values.pool,
+    power:
+      values['power-type'] === undefined
+        ? undefined
+        : { type: values['power-type'], params: params() },
+    rack: values.rack,
+  };
+}
+
 /** `ingot machines <list|show|create|allocate|deploy|release|…>`. */
 export async function machines(
   argv: string[],
@@ -105,37 +156,15 @@ export async function machines(
       return 0;
     }
     case 'create': {
-      const { values } = parse(rest, {
-        hostname: { type: 'string' },
-        arch: { type: 'string' },
-        mac: { type: 'string', multiple: true },
-        cpus: { type: 'string' },
-        memory: { type: 'string' },
-        storage: { type: 'string' },
-        tags: { type: 'string' },
-        zone: { type: 'string' },
-        pool: { type: 'string' },
-        'power-type': { type: 'string' },
-        'power-params': { type: 'string' },
-        rack: { type: 'string' },
-        ready: { type: 'boolean' },
-      });
+      const { values } = parse(rest, MACHINE_CREATE_FLAGS);
       if ((values.mac ?? []).length === 0)
         throw new UsageError('--mac MAC is required (repeat for several NICs)');
       const params = powerParams(values['power-params']);
       const body = {
-        hostname: values.hostname,
-        arch: values.arch,
-        macs: values.mac,
+        ...machineFields(values, () => params),
         cpu_count: int(values.cpus, '--cpus'),
         memory_mib: int(values.memory, '--memory'),
         storage_gib: int(values.storage, '--storage'),
-        tags: list(values.tags),
-        zone: values.zone,
-        pool: values.pool,
-        power:
-          values['power-type'] === undefined ? undefined : { type: values['power-type'], params },
-        rack: values.rack,
         commission: values.ready === true ? false : undefined,
       };
       const m = await call(client, 'POST', '/api/v1/machines', body);
@@ -143,33 +172,11 @@ export async function machines(
       return 0;
     }
     case 'update': {
-      const { values, positionals } = parse(rest, {
-        hostname: { type: 'string' },
-        arch: { type: 'string' },
-        mac: { type: 'string', multiple: true },
-        tags: { type: 'string' },
-        zone: { type: 'string' },
-        pool: { type: 'string' },
-        'power-type': { type: 'string' },
-        'power-params': { type: 'string' },
-        rack: { type: 'string' },
-      });
+      const { values, positionals } = parse(rest, MACHINE_UPDATE_FLAGS);
       const id = one(positionals, 'machines update ID [--hostname H --power-type T …]');
       if (values['power-params'] !== undefined && values['power-type'] === undefined)
         throw new UsageError('--power-params goes with --power-type');
-      const body = {
-        hostname: values.hostname,
-        arch: values.arch,
-        macs: values.mac,
-        tags: list(values.tags),
-        zone: values.zone,
-        pool: values.pool,
-        power:
-          values['power-type'] === undefined
-            ? undefined
-            : { type: values['power-type'], params: powerParams(values['power-params']) },
-        rack: values.rack,
-      };
+      const body = machineFields(values, () => powerParams(values['power-params']));
       if (Object.values(body).every((v) => v === undefined))
         throw new UsageError('nothing to change: give --hostname, --power-type, --tags …');
       const m = await call(client, 'PATCH', `/api/v1/machines/${encodeURIComponent(id)}`, body);

@@ -5,6 +5,7 @@
  * the API once with a short timeout and prints nothing when the controller is not there.
  */
 import { UsageError } from './args.ts';
+import { MACHINE_CREATE_FLAGS, MACHINE_UPDATE_FLAGS } from './api-commands.ts';
 import { call, type ClientOptions } from './client.ts';
 import { DEPLOY_FLAG_OPTIONS, WAIT_FLAG_OPTIONS } from './deploy-options.ts';
 import { importFlags } from './images-commands.ts';
@@ -26,14 +27,8 @@ const NESTED: Readonly<Record<string, Readonly<Record<string, readonly string[]>
   machines: {
     list: ['--status'],
     show: [],
-    create: [
-      ...['--mac', '--hostname', '--arch', '--cpus', '--memory', '--storage', '--tags'],
-      ...['--zone', '--pool', '--power-type', '--power-params', '--rack', '--ready'],
-    ],
-    update: [
-      ...['--hostname', '--arch', '--mac', '--tags', '--zone', '--pool', '--power-type'],
-      ...['--power-params', '--rack'],
-    ],
+    create: flags(MACHINE_CREATE_FLAGS),
+    update: flags(MACHINE_UPDATE_FLAGS),
     allocate: [
       ...['--name', '--arch', '--cpus', '--mem', '--storage', '--tags', '--not-tags'],
       ...['--zone', '--pool'],
