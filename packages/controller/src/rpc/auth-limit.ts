@@ -10,8 +10,8 @@ export function peerAddress(peer: string): string {
   const bare = peer.replace(/^ipv[46]:/, '');
   const v6 = /^\[([^\]]+)\]/.exec(bare);
   if (v6?.[1] !== undefined) return v6[1];
-  const colon = bare.lastIndexOf(':');
-  return colon > 0 && bare.indexOf(':') === colon ? bare.slice(0, colon) : bare || 'unknown';
+  const hostPort = /^([^:]+):\d+$/.exec(bare);
+  return hostPort?.[1] ?? (bare || 'unknown');
 }
 
 /** RESOURCE_EXHAUSTED with the wait in the details and `retry-after` in trailing metadata. */
