@@ -24,6 +24,14 @@ export {
   type HostPort,
 } from './config.ts';
 export type { SessionStatus } from './rpc/session-client.ts';
+export {
+  fetchPinnedCa,
+  newRackKey,
+  parseEnrollmentToken,
+  publicKeyPin,
+  rackCredentials,
+  type RackTls,
+} from './rpc/rack-tls.ts';
 export type { AgentStore, AppliedCommand } from './state/agent-store.ts';
 export type { EventRecorder, NewLeaseEvent, NewStatusEvent } from './events/event-recorder.ts';
 export type { EnrollError } from './rpc/enroll.ts';
