@@ -91,7 +91,12 @@ export const UpdateMachineBody = z
 /** `POST /machines/allocate` body: constraints (DESIGN.md §2). */
 export const AllocateBody = z
   .object({
-    name: z.string().min(1).max(253),
+    name: z.string().min(1).max(253).openapi({ description: 'the hostname or the id' }),
+    system_id: z
+      .string()
+      .min(1)
+      .max(253)
+      .openapi({ description: 'the id only (MAAS `system_id`); with `name`, both must match' }),
     arch: z.enum(ARCHITECTURES),
     cpu_count: z.number().int().min(0),
     mem: z.number().int().min(0).openapi({ description: 'minimum memory, MiB' }),
@@ -100,6 +105,8 @@ export const AllocateBody = z
     not_tags: z.array(Name).max(64),
     zone: Name,
     pool: Name,
+    not_in_zone: z.array(Name).max(64).openapi({ description: 'zones the machine must not be in' }),
+    not_in_pool: z.array(Name).max(64).openapi({ description: 'pools the machine must not be in' }),
   })
   .partial()
   .strict()

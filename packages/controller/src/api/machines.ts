@@ -222,6 +222,7 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
     const machine = unwrap(
       await deps.machines.allocate(actor, {
         name: b.name,
+        systemId: b.system_id,
         arch: b.arch,
         cpuCount: b.cpu_count,
         memoryMib: b.mem,
@@ -230,6 +231,8 @@ export function registerMachineRoutes(app: ApiApp, deps: ApiDeps): void {
         notTags: b.not_tags,
         zone: b.zone,
         pool: b.pool,
+        notInZones: b.not_in_zone,
+        notInPools: b.not_in_pool,
       }),
     );
     return c.json(await render(actor, machine), 200);
