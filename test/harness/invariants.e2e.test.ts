@@ -147,21 +147,19 @@ describe('checkEvents', () => {
     const { events, sim } = cleanRun();
     const copy = events.find((e) => e.id === 'a1');
     if (copy === undefined) throw new Error('no a1');
-    const v = checkEvents(
-      [
-        ...events,
-        { ...copy, seq: 100 },
-        { ...copy, seq: 101, id: 'fresh' },
-        ev({ id: 'p2', step: 'power.on' }),
-        transition('t4', 'deployed', 'deploying', 'deployed', 'rack:r1'),
-      ],
-      [sim],
-      ONCE,
-    );
+    const all = [
+      ...events,
+      { ...copy, seq: 100 },
+      { ...copy, seq: 101, id: 'fresh' },
+      ev({ id: 'p2', step: 'power.on' }),
+      transition('t4', 'deployed', 'deploying', 'deployed', 'rack:r1'),
+    ];
+    const at = (id: string): string => all.find((e) => e.id === id)?.occurred_at ?? '';
+    const v = checkEvents(all, [sim], ONCE);
     expect(v.map((x) => x.detail)).toEqual([
       'event id a1 (boot.kernel succeeded) stored 2 times',
       'boot.kernel succeeded: made 1×, stored 3×',
-      'power.on succeeded happens once per deploy, stored 2×',
+      `power.on succeeded happens once per deploy, stored 2× (at ${at('p1')}, ${at('p2')})`,
       'transition deploying→deployed stored 2×',
     ]);
     expect(new Set(v.map((x) => x.invariant))).toEqual(new Set(['duplicated']));

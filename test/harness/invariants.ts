@@ -232,10 +232,15 @@ export function checkEvents(
   for (const [k, n] of perMachine) {
     if (n <= 1) continue;
     const [machineId, step, result] = k.split('\u0000');
+    // When each copy happened tells a re-delivered report (same time) from a repeated action.
+    const at = rackSteps
+      .filter((e) => key(e.machine_id, e.step, e.result) === k)
+      .map((e) => e.occurred_at ?? '?')
+      .join(', ');
     out.push({
       invariant: 'duplicated',
       machineId: machineId ?? null,
-      detail: `${step ?? ''} ${result ?? ''} happens once per deploy, stored ${n}×`,
+      detail: `${step ?? ''} ${result ?? ''} happens once per deploy, stored ${n}× (at ${at})`,
     });
   }
   if (options.onceTransitions === true) {
