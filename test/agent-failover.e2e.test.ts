@@ -1,0 +1,164 @@
+/**
+ * Agent failover between controllers (issue 7): one agent given both controllers of one
+ * PostgreSQL; the controller holding its session is SIGKILLed; the agent moves to the other, the
+ * steps a machine reported meanwhile arrive there exactly once, and machines' metadata requests
+ * through the agent reach the surviving controller. All over mutual TLS (the default).
+ */
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, type MachineJson } from './harness/api.ts';
+import { postgresAvailable, usePostgres } from './harness/postgres.ts';
+import {
+  startAgentProc,
+  startControllerProc,
+  tempDir,
+  waitFor,
+  type AgentProc,
+  type ControllerProc,
+} from './harness/processes.ts';
+import { registerImage } from './harness/scenario.ts';
+
+interface EventJson {
+  id: string;
+  step: string;
+  result: string;
+}
+
+describe.skipIf(!postgresAvailable)('agent failover between two controllers', () => {
+  const postgres = usePostgres();
+  const dirs = {
+    a: tempDir('failover-a'),
+    b: tempDir('failover-b'),
+    agent: tempDir('failover-agent'),
+  };
+  const controllers: ControllerProc[] = [];
+  let agent: AgentProc | undefined;
+
+  beforeAll(async () => {
+    const url = await postgres().createDatabase();
+    const a = await startControllerProc({ dataDir: dirs.a.path, args: ['--db', url] });
+    controllers.push(a);
+    // One cluster: B gets A's secrets key (it seals the rack CA key) and admin key.
+    copyFileSync(join(dirs.a.path, 'secrets.key'), join(dirs.b.path, 'secrets.key'));
+    copyFileSync(join(dirs.a.path, 'admin.key'), join(dirs.b.path, 'admin.key'));
+    controllers.push(await startControllerProc({ dataDir: dirs.b.path, args: ['--db', url] }));
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.stop();
+    await Promise.all(controllers.map((c) => c.stop()));
+    for (const d of Object.values(dirs)) d.cleanup();
+  });
+
+  const sessionHolder = async (proc: AgentProc): Promise<string | undefined> => {
+    const text = await (await fetch(`${proc.url}/metrics`)).text();
+    return /^ingot_controller_session_info\{controller="([^"]+)"\} 1$/m.exec(text)?.[1];
+  };
+
+  it('moves to the other controller when its own is killed; steps reported meanwhile arrive once', async () => {
+    const [a, b] = controllers;
+    if (a === undefined || b === undefined) throw new Error('controllers did not start');
+    const token = await api<{ token: string }>(
+      a.url,
+      a.adminKey,
+      'POST',
+      '/api/v1/racks/enroll-tokens',
+    );
+    expect(token.status).toBe(201);
+    const started = await startAgentProc({
+      controller: `${a.grpc},${b.grpc}`,
+      dataDir: dirs.agent.path,
+      enrollToken: token.body.token,
+      args: ['--controller-http', `${a.url},${b.url}`],
+    });
+    agent = started;
+
+    // A machine deploying through the rack, so the rack holds its boot plan.
+    await registerImage(a.url, a.adminKey);
+    const created = await api<MachineJson>(a.url, a.adminKey, 'POST', '/api/v1/machines', {
+      hostname: 'failover-1',
+      arch: 'amd64',
+      macs: ['52:54:00:fa:11:01'],
+      cpu_count: 4,
+      memory_mib: 8192,
+      storage_gib: 100,
+      commission: false,
+      power: { type: 'manual', params: {} },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const id = created.body.id;
+    expect(
+      (await api(b.url, b.adminKey, 'POST', '/api/v1/machines/allocate', { name: 'failover-1' }))
+        .status,
+    ).toBe(200);
+    expect((await api(b.url, b.adminKey, 'POST', `/api/v1/machines/${id}/deploy`, {})).status).toBe(
+      202,
+    );
+
+    const report = async (step: string): Promise<string | undefined> => {
+      const r = await api<{ id: string }>(
+        started.url,
+        undefined,
+        'POST',
+        '/api/v1/machine-events',
+        {
+          machine_id: id,
+          step,
+          result: 'succeeded',
+          message: `${step} succeeded`,
+        },
+      );
+      return r.status === 202 ? r.body.id : undefined;
+    };
+    const first = await waitFor('the boot plan on the rack', () => report('dhcp.ack'));
+    const events = async (via: ControllerProc): Promise<EventJson[]> =>
+      (await api<EventJson[]>(via.url, via.adminKey, 'GET', `/api/v1/machines/${id}/events`)).body;
+    await waitFor('dhcp.ack at the controllers', async () =>
+      (await events(b)).some((e) => e.id === first) ? true : undefined,
+    );
+
+    const holder = await waitFor('a session holder', () => sessionHolder(started));
+    const [dead, survivor] = holder === a.grpc ? [a, b] : [b, a];
+    expect([a.grpc, b.grpc]).toContain(holder);
+    const killedAt = Date.now();
+    dead.signal('SIGKILL');
+    await dead.exited;
+    // Reported while the agent finds the other controller: buffered in its outbox.
+    const later = [];
+    for (const step of ['boot.config', 'boot.kernel', 'boot.initrd'])
+      later.push(await report(step));
+    expect(later.every((e) => e !== undefined)).toBe(true);
+
+    await waitFor('the agent on the surviving controller', async () =>
+      (await sessionHolder(started)) === survivor.grpc ? true : undefined,
+    );
+    process.stdout.write(
+      `agent failover: session on the surviving controller ${String(Date.now() - killedAt)} ms after SIGKILL\n`,
+    );
+    const delivered = await waitFor('the buffered steps at the survivor', async () => {
+      const all = await events(survivor);
+      return later.every((e) => all.some((x) => x.id === e)) ? all : undefined;
+    });
+    // Each step exactly once, in the order the machine reported them.
+    const ids = delivered.map((e) => e.id);
+    for (const e of [first, ...later]) expect(ids.filter((x) => x === e)).toHaveLength(1);
+    expect(
+      delivered
+        .filter((e) => e.step.startsWith('boot.') || e.step === 'dhcp.ack')
+        .map((e) => e.step),
+    ).toEqual(['dhcp.ack', 'boot.config', 'boot.kernel', 'boot.initrd']);
+    const outbox = await (await fetch(`${started.url}/metrics`)).text();
+    await waitFor('an empty outbox', async () =>
+      /^ingot_outbox_events 0$/m.test(await (await fetch(`${started.url}/metrics`)).text())
+        ? true
+        : undefined,
+    );
+    expect(outbox).toMatch(/^ingot_controller_session_up 1$/m);
+
+    // Machines' metadata requests through the rack reach the survivor (401 without a token,
+    // not 502 for the dead controller).
+    const meta = await fetch(`${started.url}/MAAS/metadata/latest/meta-data/`);
+    expect(meta.status).toBe(401);
+  });
+});
