@@ -6,7 +6,8 @@
  * and ends with `chaos: <n> deploys, lost 0, duplicated 0, double-ip 0, double-alloc 0`; exits
  * non-zero when an invariant fails.
  *
- * Flags: `--deploys N` (50), `--controllers N` (2), `--kills N` (8), `--window S` (40).
+ * Flags: `--deploys N` (50), `--controllers N` (2), `--kills N` (8), `--window S` (40),
+ * `--stand-in` (loopback reporting machines instead of the fleet simulator: no netns needed).
  */
 import { parseArgs } from 'node:util';
 import { chaosReport, runChaos } from '../harness/chaos-scenario.ts';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     controllers: { type: 'string', default: '2' },
     kills: { type: 'string', default: '8' },
     window: { type: 'string', default: '40' },
+    'stand-in': { type: 'boolean', default: false },
   },
 });
 
@@ -34,6 +36,7 @@ const result = await runChaos({
   kills: positive('kills', values.kills),
   windowMs: positive('window', values.window) * 1000,
   runDeadlineMs: 8 * 60_000,
+  machines: values['stand-in'] ? 'stand-in' : 'fleet',
   log: (line) => process.stdout.write(`${line}\n`),
 });
 for (const line of chaosReport(result)) process.stdout.write(`${line}\n`);

@@ -9,14 +9,17 @@
  * printed; `CHAOS_SEED` replays a run's schedule (timing on a loaded host still varies).
  */
 import { startPostgresServer } from '@ingot/controller/testing';
-import { api, type Reply } from './api.ts';
-import { startCluster, type Cluster, type ClusterOptions } from './cluster.ts';
+import { startCluster, type Cluster } from './cluster.ts';
+import { createReportingMachines, type MachineDriver } from './cluster-machines.ts';
+import { createStandInMachines, createUsers, deployOne, settle } from './cluster-deploys.ts';
+import { fleetDriver, startFleetCluster } from './cluster-fleet.ts';
 import {
-  createReportingMachines,
-  type MachineDriver,
-  type ScenarioMachine,
-} from './cluster-machines.ts';
-import { checkRun, readStored, summaryLine, type InvariantReport } from './invariants.ts';
+  checkRun,
+  readStored,
+  summaryLine,
+  type AllocationGrant,
+  type InvariantReport,
+} from './invariants.ts';
 import { tempDir } from './processes.ts';
 import { createSeededRandom, type SeededRandom } from './cluster-random.ts';
 import { registerStandInImage } from './cluster-image.ts';
@@ -51,7 +54,8 @@ export function chaosSchedule(random: SeededRandom, options: ScheduleOptions): C
   for (let i = 0; i < options.kills; i++) {
     actions.push({
       atMs: Math.floor(random.next() * options.windowMs),
-      target: random.pick(targets),
+      // Every target is killed at least once when there are kills enough; the rest at random.
+      target: i < targets.length ? (targets[i] ?? 'agent') : random.pick(targets),
       downMs: random.int(options.minDownMs, options.maxDownMs),
     });
   }
@@ -137,10 +141,13 @@ export interface ChaosOptions {
   /** Longest a whole run may take before it is cut (everything after is checked as it stands). */
   readonly runDeadlineMs: number;
   readonly log: (line: string) => void;
-  /** Machines (default: the stand-in reporting machines on the agent's loopback HTTP). */
-  readonly driver?: (cluster: Cluster, random: SeededRandom) => MachineDriver;
-  /** Passed to startCluster (a lab's spawn for the agent, controller host …). */
-  readonly cluster?: Partial<Pick<ClusterOptions, 'host' | 'agent' | 'controllerArgs'>>;
+  /**
+   * `fleet` (default): the fleet simulator in its namespaces — real DHCP, TFTP, HTTP and
+   * metadata through the agent. `stand-in`: reporting machines on loopback (no netns needed).
+   */
+  readonly machines?: 'fleet' | 'stand-in';
+  /** Pause per simulated installer step (fleet), to stretch deploys across the kills. */
+  readonly stepDelayMs?: number;
 }
 
 /** What a run found. */
@@ -152,148 +159,56 @@ export interface ChaosResult {
   readonly elapsedMs: number;
 }
 
-/** One API call to whichever controller answers, tried on each in turn a bounded number of times. */
-async function anyController<T>(
-  cluster: Cluster,
-  key: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<Reply<T>> {
-  let last: unknown;
-  for (let attempt = 0; attempt < 60; attempt++) {
-    const live = cluster.controllers.filter((c) => c.proc !== undefined);
-    const c = live[attempt % Math.max(1, live.length)];
-    if (c !== undefined) {
-      try {
-        return await api<T>(c.url, key, method, path, body);
-      } catch (e) {
-        last = e;
-      }
-    }
-    await sleep(250);
-  }
-  throw new Error(`${method} ${path}: no controller answered (${String(last)})`);
+/** A cluster with machines, whichever kind. */
+interface Site {
+  readonly cluster: Cluster;
+  readonly driver: MachineDriver;
+  readonly image: { os: string; release: string };
+  close(): Promise<void>;
 }
 
-/**
- * One user's deploy: allocate any ready machine (an answer lost to a killed controller is found
- * again by owner), deploy it, then let the driver run the machine's side.
- */
-async function deployOne(
-  cluster: Cluster,
-  driver: MachineDriver,
-  user: { name: string; key: string },
-  grants: { machineId: string; owner: string }[],
-  deadlineMs: number,
-): Promise<void> {
-  let machine: ScenarioMachine | undefined;
-  for (let attempt = 0; machine === undefined && attempt < 20; attempt++) {
-    try {
-      const r = await anyController<ScenarioMachine & { macs: string[] }>(
-        cluster,
-        user.key,
-        'POST',
-        '/api/v1/machines/allocate',
-        {},
-      );
-      if (r.status === 200) {
-        grants.push({ machineId: r.body.id, owner: user.name });
-        machine = { id: r.body.id, hostname: r.body.hostname, mac: r.body.macs[0] ?? '' };
-        break;
-      }
-    } catch {
-      // fall through: look for a machine this user already holds
-    }
-    const mine = await anyController<
-      (ScenarioMachine & { owner: string | null; macs: string[] })[]
-    >(cluster, user.key, 'GET', '/api/v1/machines?limit=10000');
-    const held = mine.body.find((m) => m.owner === user.name);
-    if (held !== undefined)
-      machine = { id: held.id, hostname: held.hostname, mac: held.macs[0] ?? '' };
-    else await sleep(300);
-  }
-  if (machine === undefined) return;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const r = await anyController<{ status: string }>(
-      cluster,
-      user.key,
-      'POST',
-      `/api/v1/machines/${machine.id}/deploy`,
-      { os: 'debian', release: 'bookworm' },
-    );
-    if (r.status === 202) break;
-    const now = await anyController<{ status: string }>(
-      cluster,
-      user.key,
-      'GET',
-      `/api/v1/machines/${machine.id}`,
-    );
-    if (now.body.status !== 'allocated') break;
-    await sleep(300);
-  }
-  await driver.run(machine, deadlineMs);
-}
-
-/** Creates `n` ready machines (manual power: the stand-in powers on by itself) and `n` users. */
-async function createFleet(
-  cluster: Cluster,
-  n: number,
-): Promise<{ users: { name: string; key: string }[] }> {
-  const admin = cluster.adminKey;
-  for (let i = 0; i < n; i++) {
-    const mac = `52:54:00:7a:${(i >> 8).toString(16).padStart(2, '0')}:${(i & 0xff).toString(16).padStart(2, '0')}`;
-    const r = await anyController(cluster, admin, 'POST', '/api/v1/machines', {
-      hostname: `chaos-${String(i)}`,
-      arch: 'amd64',
-      macs: [mac],
-      cpu_count: 4,
-      memory_mib: 8192,
-      storage_gib: 100,
-      commission: false,
-      power: { type: 'manual', params: {} },
+async function startSite(
+  options: ChaosOptions,
+  databaseUrl: string,
+  workDir: string,
+  random: SeededRandom,
+): Promise<Site> {
+  const controllerArgs = ['--deploy-timeout', '5m'];
+  if (options.machines === 'stand-in') {
+    const cluster = await startCluster({
+      databaseUrl,
+      controllers: options.controllers,
+      workDir,
+      controllerArgs,
     });
-    if (r.status !== 201) throw new Error(`machine ${String(i)}: ${JSON.stringify(r.body)}`);
-  }
-  const users: { name: string; key: string }[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `chaos-user-${String(i)}`;
-    const r = await anyController<{ api_key: string }>(cluster, admin, 'POST', '/api/v1/users', {
-      username: name,
-      role: 'user',
-    });
-    if (r.status !== 201) throw new Error(`user ${name}: ${JSON.stringify(r.body)}`);
-    users.push({ name, key: r.body.api_key });
-  }
-  return { users };
-}
-
-/** Waits (bounded) until the rack is connected and its outbox is empty, and no machine moves. */
-async function settle(cluster: Cluster, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let stable = 0;
-  let last = '';
-  while (Date.now() < deadline && stable < 3) {
     try {
-      const racks = await anyController<
-        { status: string; health: { outbox_depth: number } | null }[]
-      >(cluster, cluster.adminKey, 'GET', '/api/v1/racks');
-      const machines = await anyController<{ id: string; status: string }[]>(
-        cluster,
-        cluster.adminKey,
-        'GET',
-        '/api/v1/machines?limit=10000',
-      );
-      const rack = racks.body[0];
-      const drained = rack?.status === 'healthy' && rack.health?.outbox_depth === 0;
-      const now = machines.body.map((m) => `${m.id}:${m.status}`).join(',');
-      stable = drained && now === last ? stable + 1 : 0;
-      last = now;
-    } catch {
-      stable = 0;
+      await registerStandInImage(cluster.live().url, cluster.adminKey);
+      await createStandInMachines(cluster, options.deploys);
+    } catch (e) {
+      await cluster.close();
+      throw e;
     }
-    await sleep(1000);
+    const driver = createReportingMachines({
+      agentUrl: () => cluster.agent?.url ?? '',
+      stepDelayMs: () => random.int(50, 600),
+    });
+    const image = { os: 'debian', release: 'bookworm' };
+    return { cluster, driver, image, close: () => cluster.close() };
   }
+  const site = await startFleetCluster({
+    databaseUrl,
+    controllers: options.controllers,
+    workDir,
+    machines: options.deploys,
+    controllerArgs,
+    stepDelayMs: options.stepDelayMs ?? 200,
+  });
+  return {
+    cluster: site.cluster,
+    driver: fleetDriver(site.cluster, site.fleet),
+    image: { os: 'fleet', release: 'sim' },
+    close: () => site.close(),
+  };
 }
 
 /** Runs the whole scenario; see the module comment. Never leaves a process or database behind. */
@@ -310,51 +225,64 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   });
   log(`chaos: seed ${String(options.seed)} (replay with CHAOS_SEED=${String(options.seed)})`);
   log(
-    `chaos: ${String(options.deploys)} deploys, ${String(options.controllers)} controllers on one PostgreSQL, ` +
-      `1 agent, ${String(schedule.length)} kills within ${String(options.windowMs / 1000)} s`,
+    `chaos: ${String(options.deploys)} deploys (${options.machines ?? 'fleet'} machines), ` +
+      `${String(options.controllers)} controllers on one PostgreSQL, 1 agent, ` +
+      `${String(schedule.length)} kills within ${String(options.windowMs / 1000)} s`,
   );
   const postgres = await startPostgresServer();
   const work = tempDir('chaos');
-  let cluster: Cluster | undefined;
+  let site: Site | undefined;
+  // Interrupted (Ctrl-C, a CI timeout): stop what this run started before exiting.
+  const onSignal = (): void => {
+    void (async () => {
+      await site?.close();
+      await postgres.stop();
+      work.cleanup();
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
-    cluster = await startCluster({
-      databaseUrl: await postgres.createDatabase(),
-      controllers: options.controllers,
-      workDir: work.path,
-      controllerArgs: ['--deploy-timeout', '4m', ...(options.cluster?.controllerArgs ?? [])],
-      ...(options.cluster?.host === undefined ? {} : { host: options.cluster.host }),
-      ...(options.cluster?.agent === undefined ? {} : { agent: options.cluster.agent }),
-    });
-    const c = cluster;
-    await registerStandInImage(c.live().url, c.adminKey);
+    site = await startSite(
+      options,
+      await postgres.createDatabase(),
+      work.path,
+      createSeededRandom(options.seed ^ 0x5eed),
+    );
+    const { cluster: c, driver, image } = site;
     await c.waitForSessionHolder();
-    const { users } = await createFleet(c, options.deploys);
-    const machineRandom = createSeededRandom(options.seed ^ 0x5eed);
-    const driver =
-      options.driver?.(c, machineRandom) ??
-      createReportingMachines({
-        agentUrl: () => c.agent?.url ?? '',
-        stepDelayMs: () => machineRandom.int(50, 600),
-      });
-    const grants: { machineId: string; owner: string }[] = [];
+    const users = await createUsers(c, options.deploys);
+    const grants: AllocationGrant[] = [];
     const deadline = started + options.runDeadlineMs;
     log('chaos: schedule');
     const [actions] = await Promise.all([
       runSchedule(c, schedule, log),
-      Promise.all(users.map((u) => deployOne(c, driver, u, grants, deadline))),
+      Promise.all(
+        users.map((u) =>
+          deployOne(c, driver, u, grants, deadline, image).catch((e: unknown) => {
+            // Left as it stands: the outcome checker reports the machine.
+            log(`  ${u.name} gave up: ${e instanceof Error ? e.message : String(e)}`);
+          }),
+        ),
+      ),
     ]);
     // Whatever is still down comes back before the run is judged.
     for (let i = 0; i < c.controllers.length; i++) await c.restartController(i);
     await c.restartAgent();
     await settle(c, Math.max(30_000, deadline - Date.now()));
     const stored = await readStored(c.live().url, c.adminKey);
-    const machines = stored.machines.filter((m) => m.hostname.startsWith('chaos-'));
     const report = checkRun(
-      { machines, events: stored.events, sims: driver.timelines(), grants, leaseSeconds: 600 },
+      {
+        machines: stored.machines,
+        events: stored.events,
+        sims: driver.timelines(),
+        grants,
+      },
       { onceSteps: ['power.on'], onceTransitions: true },
     );
     const outcomes: Record<string, number> = {};
-    for (const m of machines) outcomes[m.status] = (outcomes[m.status] ?? 0) + 1;
+    for (const m of stored.machines) outcomes[m.status] = (outcomes[m.status] ?? 0) + 1;
     return {
       report,
       actions,
@@ -363,7 +291,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       elapsedMs: Date.now() - started,
     };
   } finally {
-    await cluster?.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await site?.close();
     await postgres.stop();
     work.cleanup();
   }

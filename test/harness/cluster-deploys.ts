@@ -11,16 +11,21 @@ import type { AllocationGrant } from './invariants.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** One API call to whichever controller answers, tried on each in turn a bounded number of times. */
+/**
+ * One API call to whichever controller answers, tried on each running one in turn for up to
+ * `patienceMs` (a restarting controller on a loaded host takes a while to listen again).
+ */
 export async function anyController<T>(
   cluster: Cluster,
   key: string,
   method: string,
   path: string,
   body?: unknown,
+  patienceMs = 120_000,
 ): Promise<Reply<T>> {
   let last: unknown;
-  for (let attempt = 0; attempt < 60; attempt++) {
+  const deadline = Date.now() + patienceMs;
+  for (let attempt = 0; attempt < 2000 && Date.now() < deadline; attempt++) {
     const live = cluster.controllers.filter((c) => c.proc !== undefined);
     const c = live[attempt % Math.max(1, live.length)];
     if (c !== undefined) {

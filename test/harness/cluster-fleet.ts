@@ -1,0 +1,168 @@
+/**
+ * The fleet simulator (`@ingot/fleet-sim`) as the machines of a resilience scenario: the cluster's
+ * controllers listen on the fleet network's uplink, the fleet starts the one agent inside its
+ * namespace (with every controller's address), and the cluster kills and restarts that agent
+ * through the fleet. Simulated machines speak real DHCP, TFTP, HTTP and metadata to it.
+ *
+ * {@link fleetSims} turns what each simulated machine saw into the checkers' `SimMachine`.
+ */
+import { createFleetNetwork, startFleet, type Fleet, type FleetNetwork } from '@ingot/fleet-sim';
+import { startCluster, type Cluster } from './cluster.ts';
+import type { MachineDriver } from './cluster-machines.ts';
+import { anyController } from './cluster-deploys.ts';
+import type { AddressGrant, SimMachine, SimStep } from './invariants.ts';
+
+/** Installer event results as the controller stores them (domain/metadata/reporting.ts). */
+const RESULTS: Readonly<Record<string, string>> = {
+  start: 'started',
+  '': 'started',
+  SUCCESS: 'succeeded',
+  FAIL: 'failed',
+  WARN: 'info',
+};
+
+/** Simulator trace steps that are a fetch the agent records as a `boot.*` step. */
+const FETCHES: Readonly<Record<string, string>> = {
+  'tftp.nbp': 'boot.nbp',
+  'http.config': 'boot.config',
+  'http.kernel': 'boot.kernel',
+  'http.initrd': 'boot.initrd',
+  'http.squashfs': 'boot.squashfs',
+};
+
+/** What each machine of `fleet` saw, as the invariant checkers read it. */
+export function fleetSims(fleet: Fleet, ids?: readonly string[]): SimMachine[] {
+  const wanted = ids === undefined ? undefined : new Set(ids);
+  const out: SimMachine[] = [];
+  for (const m of fleet.machines) {
+    if (wanted !== undefined && !wanted.has(m.id)) continue;
+    const steps: SimStep[] = [];
+    const addresses: AddressGrant[] = [];
+    for (const t of fleet.timeline(m.id)) {
+      if (t.step.startsWith('event:')) {
+        // `event:<name>:<start|SUCCESS|FAIL|WARN>`, traced once the metadata service took it.
+        const cut = t.step.lastIndexOf(':');
+        const name = t.step.slice('event:'.length, cut);
+        const result = RESULTS[t.step.slice(cut + 1)] ?? t.step.slice(cut + 1);
+        steps.push({ step: name, result, ids: [], acknowledged: true });
+      } else if (t.step === 'event-lost') {
+        // The installer gave up on a report: it may or may not have been stored.
+        const name = typeof t.detail?.['name'] === 'string' ? t.detail['name'] : '';
+        const raw = typeof t.detail?.['result'] === 'string' ? t.detail['result'] : '';
+        steps.push({ step: name, result: RESULTS[raw] ?? raw, ids: [], acknowledged: false });
+      } else if (/^dhcp\.[a-z-]+$/.test(t.step) && typeof t.detail?.['ip'] === 'string') {
+        steps.push({
+          step: 'dhcp.ack',
+          result: 'succeeded',
+          ids: [],
+          acknowledged: true,
+          atLeast: true,
+        });
+        addresses.push({
+          machineId: m.id,
+          ip: t.detail['ip'],
+          fromMs: t.at,
+          untilMs: Infinity,
+          source: `simulator ${t.step}`,
+        });
+      } else {
+        const step = FETCHES[t.step];
+        if (step !== undefined) {
+          steps.push({ step, result: 'succeeded', ids: [], acknowledged: true });
+        }
+      }
+    }
+    out.push({ machineId: m.id, steps, addresses });
+  }
+  return out;
+}
+
+/** A cluster whose agent and machines are the fleet simulator's. */
+export interface FleetCluster {
+  readonly cluster: Cluster;
+  readonly fleet: Fleet;
+  readonly network: FleetNetwork;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startFleetCluster}. */
+export interface FleetClusterOptions {
+  readonly databaseUrl: string;
+  readonly controllers: number;
+  readonly workDir: string;
+  readonly machines: number;
+  readonly controllerArgs?: readonly string[];
+  /** Pause per installer step (stretches deploys so kills land mid-way). */
+  readonly stepDelayMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+/** Starts the fleet network, the controllers on its uplink, then the fleet and its agent. */
+export async function startFleetCluster(options: FleetClusterOptions): Promise<FleetCluster> {
+  const network = await createFleetNetwork();
+  let cluster: Cluster | undefined;
+  let fleet: Fleet | undefined;
+  const close = async (): Promise<void> => {
+    await fleet?.close();
+    await cluster?.close();
+    await network.cleanup();
+  };
+  try {
+    cluster = await startCluster({
+      databaseUrl: options.databaseUrl,
+      controllers: options.controllers,
+      workDir: options.workDir,
+      host: network.controllerHost,
+      agent: false,
+      ...(options.controllerArgs === undefined ? {} : { controllerArgs: options.controllerArgs }),
+    });
+    const c = cluster;
+    fleet = await startFleet({
+      network,
+      controllers: c.controllers.map((s) => ({ url: s.url, grpc: s.grpc })),
+      adminKey: c.adminKey,
+      machines: options.machines,
+      ...(options.stepDelayMs === undefined ? {} : { stepDelayMs: options.stepDelayMs }),
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+    const agent = fleet.agent;
+    c.attachAgent({
+      get pid() {
+        return agent.pid;
+      },
+      kill: () => agent.stop('SIGKILL'),
+      start: () => agent.start(),
+    });
+    return { cluster: c, fleet, network, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * The fleet as a scenario's machine driver: a simulated machine boots by itself once the
+ * controller powers it on, so `run` only waits (bounded, polling any live controller) until the
+ * machine's deploy has ended.
+ */
+export function fleetDriver(cluster: Cluster, fleet: Fleet): MachineDriver {
+  return {
+    async run(machine, deadlineMs) {
+      while (Date.now() < deadlineMs) {
+        try {
+          const r = await anyController<{ status: string }>(
+            cluster,
+            cluster.adminKey,
+            'GET',
+            `/api/v1/machines/${machine.id}`,
+          );
+          if (r.body.status === 'deployed' || r.body.status.startsWith('failed_')) return;
+        } catch {
+          // no controller answered this round
+        }
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    },
+    timelines: () => fleetSims(fleet),
+  };
+}
