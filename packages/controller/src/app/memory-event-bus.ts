@@ -1,6 +1,9 @@
 /**
- * In-process event fan-out. One controller process publishes what it stored; websockets
- * subscribe. (Several controllers on PostgreSQL will add a LISTEN/NOTIFY bus behind the same port.)
+ * Synchronous in-process event fan-out: `publish` hands the events straight to the subscribers.
+ * The tests' `RecordingEventBus` is built on it. A running controller uses the event feed instead
+ * (`cluster/event-feed.ts`). The feed delivers from the event log by seq, so subscribers see
+ * every controller's events once and in order, even when services publish after their commits
+ * in a different order.
  */
 import type { EventRecord } from '../domain/event.ts';
 import type { EventBus } from './ports.ts';

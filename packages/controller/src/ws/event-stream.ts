@@ -95,8 +95,18 @@ export function attachEventStream(server: Server, deps: EventStreamDeps): () => 
 }
 
 /**
+ * Live events a client may fall behind by (queued here, or waiting for its socket) before it is
+ * disconnected: memory stays bounded with a slow or stalled client, which resumes with `after=`.
+ */
+export const MAX_EVENTS_BEHIND = 10_000;
+/** Bytes the socket may hold unsent before the client counts as too slow. */
+export const MAX_UNSENT_BYTES = 8 << 20;
+
+/**
  * Subscribes first and buffers, then replays stored events, then drains the buffer skipping what
- * the replay already sent: no gap and no duplicate between history and live.
+ * the replay already sent: no gap and no duplicate between history and live. A client more than
+ * {@link MAX_EVENTS_BEHIND} events or {@link MAX_UNSENT_BYTES} behind is closed with 1013 and the
+ * seq to resume after.
  */
 async function serve(
   ws: WebSocket,
@@ -115,9 +125,32 @@ async function serve(
     lastSeq = e.seq;
     ws.send(JSON.stringify(eventDto(e)));
   };
+  let behind = 0;
+  let dropped = false;
+  const drop = (code: number, reason: string): void => {
+    if (dropped) return;
+    dropped = true;
+    unsubscribe();
+    buffered.length = 0;
+    ws.close(code, reason);
+  };
+  const queue = (e: EventRecord): void => {
+    behind++;
+    chain = chain
+      .then(() => sendOne(e))
+      .catch((error: unknown) => {
+        deps.logger.warn('websocket stream failed', { error });
+        drop(1011, 'internal error');
+      })
+      .finally(() => {
+        behind--;
+      });
+  };
   const unsubscribe = deps.bus.subscribe((e) => {
-    if (replaying) buffered.push(e);
-    else chain = chain.then(() => sendOne(e));
+    if (behind + buffered.length >= MAX_EVENTS_BEHIND || ws.bufferedAmount > MAX_UNSENT_BYTES) {
+      drop(1013, `too slow; reconnect with after=${String(Math.max(lastSeq, 0))}`);
+    } else if (replaying) buffered.push(e);
+    else queue(e);
   });
   ws.on('close', unsubscribe);
   ws.on('error', unsubscribe);
@@ -132,6 +165,6 @@ async function serve(
       if (page.length < 1000) break;
     }
     replaying = false;
-    for (const e of buffered.splice(0)) chain = chain.then(() => sendOne(e));
+    for (const e of buffered.splice(0)) queue(e);
   }
 }
