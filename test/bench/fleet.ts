@@ -54,6 +54,19 @@ const net = await createFleetNetwork('bench');
 let pg: PostgresServer | undefined;
 let controller: ControllerProc | undefined;
 let fleetClose: (() => Promise<void>) | undefined;
+let up = 0;
+// Ctrl-C: let the finally block stop the processes and remove the namespaces.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping`);
+    void Promise.resolve(fleetClose?.())
+      .catch(() => undefined)
+      .then(() => controller?.stop())
+      .then(() => pg?.stop())
+      .then(() => net.cleanup())
+      .finally(() => process.exit(130));
+  });
+}
 try {
   let dbUrl: string | undefined;
   if (values.postgres) {
@@ -77,12 +90,10 @@ try {
     createConcurrency: 16,
     stepDelayMs: count('step-delay', values['step-delay']),
     log,
-    ...(values.trace
-      ? {
-          onTrace: (t) =>
-            log(`${t.mac} ${t.step} ${t.detail === undefined ? '' : JSON.stringify(t.detail)}`),
-        }
-      : {}),
+    onTrace: (t) => {
+      if (t.step === 'os.up') up++;
+      if (values.trace) log(`${t.mac} ${t.step} ${JSON.stringify(t.detail ?? {})}`);
+    },
   });
   fleetClose = () => fleet.close();
   log(
@@ -95,10 +106,9 @@ try {
     peak.controller = Math.max(peak.controller, memory(ctl.pid).rss);
   };
   const sampler = setInterval(sample, 1000);
-  let done = 0;
   const progress = setInterval(() => {
     log(
-      `  … ${done}/${MACHINES} done; agent ${memory(fleet.agent.pid).rss.toFixed(0)} MB, controller ${memory(ctl.pid).rss.toFixed(0)} MB`,
+      `  … ${up}/${MACHINES} up; agent ${memory(fleet.agent.pid).rss.toFixed(0)} MB, controller ${memory(ctl.pid).rss.toFixed(0)} MB`,
     );
   }, 15_000);
   const started = Date.now();
@@ -106,7 +116,6 @@ try {
     concurrency: CONCURRENCY,
     timeoutMs: 20 * 60_000,
   });
-  done = outcomes.length;
   const seconds = (Date.now() - started) / 1000;
   clearInterval(progress);
   sample();

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { decodeServerPacket, encodeAck, encodeRrq } from './tftp-packet.ts';
+import { decodeServerPacket, encodeAck, encodeError, encodeRrq } from './tftp-packet.ts';
 
 /** What a finished read gave. */
 export interface TftpResult {
@@ -26,6 +26,8 @@ export function tftpRead(options: {
   retryMs?: number;
   retries?: number;
   timeoutMs?: number;
+  /** How long the socket stays open after the final ACK (default 2 × `retryMs`). */
+  dallyMs?: number;
   signal: AbortSignal;
 }): Promise<TftpResult> {
   const blksize = options.blksize ?? 1432;
@@ -46,20 +48,31 @@ export function tftpRead(options: {
       () => done(new Error(`TFTP ${options.filename}: timed out`)),
       options.timeoutMs ?? 60_000,
     );
+    let finished = false;
     const done = (error: Error | undefined): void => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       clearTimeout(overall);
       options.signal.removeEventListener('abort', onAbort);
-      socket.close();
-      if (error === undefined) resolve({ bytes, sha256: hash.digest('hex') });
-      else reject(error);
+      if (error === undefined) {
+        resolve({ bytes, sha256: hash.digest('hex') });
+        // RFC 1350 §6: the side sending the final ACK should dally, re-acknowledging a
+        // retransmitted final DATA (its ACK was lost) instead of leaving the server to time out.
+        setTimeout(() => socket.close(), dallyMs);
+      } else {
+        socket.close();
+        reject(error);
+      }
     };
+    const dallyMs = options.dallyMs ?? 2 * retryMs;
     const onAbort = (): void => done(new Error('aborted'));
     const send = (packet: Uint8Array, port: number): void => {
       last = packet;
       lastPort = port;
       socket.send(packet, port, options.server);
       clearTimeout(timer);
+      if (finished) return;
       timer = setTimeout(() => {
         if (++misses > retries)
           return done(new Error(`TFTP ${options.filename}: no answer after ${retries} retries`));
@@ -70,7 +83,18 @@ export function tftpRead(options: {
     socket.on('message', (msg, rinfo) => {
       if (rinfo.address !== options.server) return;
       if (peerPort === undefined) peerPort = rinfo.port;
-      else if (rinfo.port !== peerPort) return; // RFC 1350 §4: a stray TID, not ours
+      else if (rinfo.port !== peerPort) {
+        // RFC 1350 §4: a packet from an unknown TID gets ERROR 5, the transfer goes on.
+        socket.send(encodeError(5, 'Unknown transfer ID'), rinfo.port, rinfo.address);
+        return;
+      }
+      if (finished) {
+        // Dallying: only a retransmitted final block is answered (its ACK again).
+        const again = decodeServerPacket(msg);
+        if (again?.kind === 'data' && again.block === ((expected - 1) & 0xffff))
+          socket.send(encodeAck(again.block), rinfo.port, rinfo.address);
+        return;
+      }
       const packet = decodeServerPacket(msg);
       if (packet === undefined) return;
       misses = 0;

@@ -32,6 +32,15 @@ export function encodeAck(block: number): Uint8Array {
   return Uint8Array.of(0, 4, (block >> 8) & 0xff, block & 0xff);
 }
 
+/** ERROR `code` with `message` (RFC 1350 §5). */
+export function encodeError(code: number, message: string): Uint8Array {
+  const text = new TextEncoder().encode(`${message}\0`);
+  const out = new Uint8Array(4 + text.length);
+  out.set([0, 5, (code >> 8) & 0xff, code & 0xff]);
+  out.set(text, 4);
+  return out;
+}
+
 /** Decodes DATA, OACK or ERROR; `undefined` for anything else. */
 export function decodeServerPacket(bytes: Uint8Array): TftpServerPacket | undefined {
   if (bytes.length < 4 || bytes[0] !== 0) return undefined;
