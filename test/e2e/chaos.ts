@@ -7,7 +7,7 @@
  * non-zero when an invariant fails.
  *
  * Flags: `--deploys N` (50), `--controllers N` (2), `--kills N` (8), `--window S` (40),
- * `--stand-in` (loopback reporting machines instead of the fleet simulator: no netns needed).
+ * `--deadline S` (480: the run is judged as it stands then), `--stand-in` (loopback reporting machines instead of the fleet simulator: no netns needed).
  */
 import { parseArgs } from 'node:util';
 import { chaosReport, runChaos } from '../harness/chaos-scenario.ts';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '8' },
     window: { type: 'string', default: '40' },
     'stand-in': { type: 'boolean', default: false },
+    deadline: { type: 'string', default: '480' },
   },
 });
 
@@ -35,7 +36,7 @@ const result = await runChaos({
   controllers: positive('controllers', values.controllers),
   kills: positive('kills', values.kills),
   windowMs: positive('window', values.window) * 1000,
-  runDeadlineMs: 8 * 60_000,
+  runDeadlineMs: positive('deadline', values.deadline) * 1000,
   machines: values['stand-in'] ? 'stand-in' : 'fleet',
   log: (line) => process.stdout.write(`${line}\n`),
 });

@@ -122,6 +122,9 @@ export async function startFleetCluster(options: FleetClusterOptions): Promise<F
       controllers: c.controllers.map((s) => ({ url: s.url, grpc: s.grpc })),
       adminKey: c.adminKey,
       machines: options.machines,
+      // Every controller's HTTP side, paired in order with the gRPC addresses: the agent's
+      // metadata proxy and image downloads follow the controller it is connected to.
+      agentArgs: ['--controller-http', c.controllers.map((s) => s.url).join(',')],
       ...(options.stepDelayMs === undefined ? {} : { stepDelayMs: options.stepDelayMs }),
       ...(options.log === undefined ? {} : { log: options.log }),
     });
