@@ -36,7 +36,10 @@ export interface ApiDeps {
    * Read-only queries (event listing; the hardware and reservations the MAAS machine shape
    * shows) go straight to the store port.
    */
-  readonly store: Pick<Store, 'listEvents' | 'getMachineHardware' | 'listReservations' | 'cluster'>;
+  readonly store: Pick<
+    Store,
+    'listEvents' | 'getMachineHardware' | 'listMachineHardware' | 'listReservations' | 'cluster'
+  >;
   readonly clock: Clock;
   readonly heartbeatIntervalMs: number;
   /** Largest accepted request body. */

@@ -37,6 +37,10 @@ export interface MachineFilter {
 /** Which events to list. */
 export interface EventFilter {
   readonly machineId?: string | undefined;
+  /** Only events of these machines (one query for many, e.g. a listing's leases). */
+  readonly machineIds?: readonly string[] | undefined;
+  /** Only events with one of these step names. */
+  readonly steps?: readonly string[] | undefined;
   /** Only events with `seq` greater than this. */
   readonly afterSeq?: number | undefined;
   /** Only events of these kinds (`audit` for the audit trail); all when undefined. */
@@ -58,6 +62,8 @@ export interface Store {
   getMachineByMac(mac: string): Promise<Machine | undefined>;
   getMachineByHostname(hostname: string): Promise<Machine | undefined>;
   listMachines(filter: MachineFilter): Promise<Machine[]>;
+  /** How many machines are in each status (statuses with none are absent). One query. */
+  countMachinesByStatus(): Promise<Map<MachineStatus, number>>;
   /**
    * Writes `patch` if the machine still has `expectedVersion`, and bumps the version. Returns the
    * new machine, or undefined when someone else wrote first (or it is gone).
@@ -195,6 +201,8 @@ export interface Store {
   /** Records the disks and NICs commissioning found, replacing earlier ones. */
   putMachineHardware(hardware: MachineHardware): Promise<void>;
   getMachineHardware(machineId: string): Promise<MachineHardware | undefined>;
+  /** The hardware of each of these machines that has any (one query for a listing). */
+  listMachineHardware(machineIds: readonly string[]): Promise<MachineHardware[]>;
 
   /** A machine's allocation notes (agent name, owner data); empty when it has none. */
   getAllocationNotes(machineId: string): Promise<AllocationNotes>;

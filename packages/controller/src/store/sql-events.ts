@@ -52,6 +52,14 @@ export async function listEvents(
 ): Promise<EventRecord[]> {
   let q = db.selectFrom('events').selectAll();
   if (filter.machineId !== undefined) q = q.where('machine_id', '=', filter.machineId);
+  if (filter.machineIds !== undefined) {
+    if (filter.machineIds.length === 0) return [];
+    q = q.where('machine_id', 'in', [...filter.machineIds]);
+  }
+  if (filter.steps !== undefined) {
+    if (filter.steps.length === 0) return [];
+    q = q.where('step', 'in', [...filter.steps]);
+  }
   if (filter.afterSeq !== undefined) q = q.where('seq', '>', filter.afterSeq);
   if (filter.kinds !== undefined) {
     if (filter.kinds.length === 0) return [];

@@ -143,12 +143,29 @@ export async function getMachineHardware(
     .selectAll()
     .where('machine_id', '=', machineId)
     .executeTakeFirst();
-  return row === undefined
-    ? undefined
-    : {
-        machineId: row.machine_id,
-        disks: JSON.parse(row.disks) as MachineHardware['disks'],
-        nics: JSON.parse(row.nics) as MachineHardware['nics'],
-        recordedAtMs: Number(row.recorded_at),
-      };
+  return row === undefined ? undefined : hardwareFromRow(row);
+}
+
+/** `Store.listMachineHardware`. */
+export async function listMachineHardware(
+  db: Kysely<Database>,
+  machineIds: readonly string[],
+): Promise<MachineHardware[]> {
+  if (machineIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('machine_hardware')
+    .selectAll()
+    .where('machine_id', 'in', [...machineIds])
+    .orderBy('machine_id')
+    .execute();
+  return rows.map(hardwareFromRow);
+}
+
+function hardwareFromRow(row: Selectable<Database['machine_hardware']>): MachineHardware {
+  return {
+    machineId: row.machine_id,
+    disks: JSON.parse(row.disks) as MachineHardware['disks'],
+    nics: JSON.parse(row.nics) as MachineHardware['nics'],
+    recordedAtMs: Number(row.recorded_at),
+  };
 }

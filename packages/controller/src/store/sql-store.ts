@@ -173,6 +173,15 @@ export class SqlStore implements Store {
     return (await this.#hydrate(rows))[0];
   }
 
+  async countMachinesByStatus(): Promise<Map<MachineStatus, number>> {
+    const rows = await this.#db
+      .selectFrom('machines')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('status')
+      .execute();
+    return new Map(rows.map((r) => [r.status as MachineStatus, r.n]));
+  }
+
   async listMachines(filter: MachineFilter): Promise<Machine[]> {
     let q = this.#db.selectFrom('machines').selectAll();
     if (filter.visibleTo !== undefined) {
@@ -489,6 +498,10 @@ export class SqlStore implements Store {
 
   async getMachineHardware(machineId: string): Promise<MachineHardware | undefined> {
     return metadata.getMachineHardware(this.#db, machineId);
+  }
+
+  async listMachineHardware(machineIds: readonly string[]): Promise<MachineHardware[]> {
+    return metadata.listMachineHardware(this.#db, machineIds);
   }
 
   async getAllocationNotes(machineId: string): Promise<AllocationNotes> {

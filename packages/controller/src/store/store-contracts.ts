@@ -5,6 +5,7 @@
 import { describeAccountStoreContract } from './account-store.contract.ts';
 import { describeAuthFailuresStoreContract } from './auth-failures.contract.ts';
 import { describeAllocationNotesStoreContract } from './allocation-notes.contract.ts';
+import { describeBatchReadsStoreContract } from './batch-reads.contract.ts';
 import { describeCollationStoreContract } from './collation.contract.ts';
 import { describeClusterStoreContract } from './cluster-store.contract.ts';
 import { describeEventStoreContract } from './event-store.contract.ts';
@@ -29,6 +30,7 @@ export function describeStoreContracts(name: string, open: OpenStore): void {
   describeStoreTransactionContract(name, open);
   describeAllocationNotesStoreContract(name, open);
   describeCollationStoreContract(name, open);
+  describeBatchReadsStoreContract(name, open);
   describeClusterStoreContract(name, open);
   describeAuthFailuresStoreContract(name, open);
   describeRackTrustStoreContract(name, open);

@@ -18,28 +18,37 @@ const ADDRESSED: ReadonlySet<Machine['status']> = new Set([
   'failed_deployment',
 ]);
 
+/** A lease as `dhcp.ack` steps record it. */
+interface Lease {
+  readonly ip: string;
+  readonly subnetCidr: string;
+}
+
 /**
- * The address in the machine's last `dhcp.ack` step (the rack's lease to its boot interface), for
- * machines running an OS: what Juju connects to when no address is reserved.
+ * The address in each machine's last `dhcp.ack` step (the rack's lease to its boot interface),
+ * for the machines running an OS: what Juju connects to when no address is reserved. One query
+ * for all of them (paged by seq, oldest first), not one per machine; bounded so a huge history
+ * cannot stall a list.
  */
-async function lastLease(
+async function lastLeases(
   deps: ApiDeps,
-  machine: Machine,
-): Promise<{ ip: string; subnetCidr: string } | undefined> {
-  if (!ADDRESSED.has(machine.status)) return undefined;
-  let found: { ip: string; subnetCidr: string } | undefined;
+  machines: readonly Machine[],
+): Promise<Map<string, Lease>> {
+  const found = new Map<string, Lease>();
+  const machineIds = machines.filter((m) => ADDRESSED.has(m.status)).map((m) => m.id);
+  if (machineIds.length === 0) return found;
   let afterSeq: number | undefined;
-  // Pages of the machine's events, oldest first; bounded so a huge history cannot stall a list.
   for (let page = 0; page < MAX_EVENT_PAGES; page++) {
     const events = await deps.store.listEvents({
-      machineId: machine.id,
+      machineIds,
+      steps: ['dhcp.ack'],
       afterSeq,
       limit: EVENT_PAGE,
     });
     for (const e of events) {
       const { ip, subnet } = e.data;
-      if (e.step === 'dhcp.ack' && typeof ip === 'string' && typeof subnet === 'string') {
-        found = { ip, subnetCidr: subnet };
+      if (e.machineId !== null && typeof ip === 'string' && typeof subnet === 'string') {
+        found.set(e.machineId, { ip, subnetCidr: subnet });
       }
     }
     if (events.length < EVENT_PAGE) break;
@@ -57,12 +66,16 @@ export async function renderMachines(
   machines: readonly Machine[],
 ): Promise<JsonObject[]> {
   if (machines.length === 0) return [];
-  const [users, subnets, reservations, notes] = await Promise.all([
+  const ids = machines.map((m) => m.id);
+  const [users, subnets, reservations, notes, hardware, leases] = await Promise.all([
     deps.users.list({ kind: 'system' }),
     deps.subnets.list(),
     deps.store.listReservations(),
-    deps.allocationNotes.forMachines(machines.map((m) => m.id)),
+    deps.allocationNotes.forMachines(ids),
+    deps.store.listMachineHardware(ids),
+    lastLeases(deps, machines),
   ]);
+  const hardwareOf = new Map(hardware.map((h) => [h.machineId, h]));
   const names = new Map(users.map((u) => [u.id, u.username]));
   const byMac = new Map<string, Reservation>(reservations.map((r) => [r.mac, r]));
   const shaped: JsonObject[] = [];
@@ -71,11 +84,11 @@ export async function renderMachines(
       machineShape({
         machine,
         ownerName: machine.ownerId === null ? null : (names.get(machine.ownerId) ?? null),
-        hardware: await deps.store.getMachineHardware(machine.id),
+        hardware: hardwareOf.get(machine.id),
         reservations: byMac,
         subnets,
         ownerData: notes.get(machine.id)?.ownerData ?? {},
-        leased: await lastLease(deps, machine),
+        leased: leases.get(machine.id),
         domain: MAAS_DOMAIN,
       }),
     );
