@@ -158,6 +158,7 @@ export async function startController(
     clock,
     logger: logger.child({ component: 'racks' }),
     timeouts,
+    secrets,
     enrollmentTokenTtlMs: 24 * 3600_000,
     caPin: authority?.pin,
   });
@@ -176,7 +177,14 @@ export async function startController(
       : openSqlBlobStore(blobDb);
   const images = new ImageService({ store, bus, clock, blobs });
   const sshKeys = new SshKeyService({ store, bus, clock });
-  const metadata = new MetadataService({ store, bus, racks: racksNotifier, clock, timeouts });
+  const metadata = new MetadataService({
+    store,
+    bus,
+    racks: racksNotifier,
+    clock,
+    timeouts,
+    secrets,
+  });
 
   const adminKeyFile = join(config.dataDir, 'admin.key');
   const adminKey = await users.bootstrapAdmin();

@@ -77,7 +77,7 @@ describe('brute-force limits over HTTP', () => {
       json: { os: 'debian', release: 'bookworm' },
     });
     expect(deployed.status).toBe(202);
-    const token = await issuedToken(s.f.store, s.rack.id, s.mine.id);
+    const token = await issuedToken(s.f, s.rack.id, s.mine.id);
     const path = '/MAAS/metadata/latest/meta-data/instance-id';
     const rack = '10.9.2.1';
     for (let i = 0; i < 11; i++) {

@@ -373,7 +373,7 @@ describe('metadata service fuzz', () => {
       json: { os: 'debian', release: 'bookworm' },
     });
     expect(deployed.status).toBe(202);
-    const token = await issuedToken(s.f.store, s.rack.id, s.mine.id);
+    const token = await issuedToken(s.f, s.rack.id, s.mine.id);
     const valid = (): [string, string][] => {
       const [consumer = '', key = '', secret = ''] = token.split(':');
       return [

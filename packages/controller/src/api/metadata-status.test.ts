@@ -12,7 +12,7 @@ async function deploy(id = s.mine.id): Promise<string> {
     json: { os: 'debian', release: 'bookworm' },
   });
   expect(res.status).toBe(202);
-  return issuedToken(s.f.store, s.rack.id, id);
+  return issuedToken(s.f, s.rack.id, id);
 }
 
 const post = (token: string, path: string, body: unknown): Promise<Response> =>
@@ -158,7 +158,7 @@ describe('POST status/<machine_id>', () => {
       json: { erase: 'quick' },
     });
     expect(res.status).toBe(200);
-    const eraseToken = await issuedToken(s.f.store, s.rack.id, s.mine.id);
+    const eraseToken = await issuedToken(s.f, s.rack.id, s.mine.id);
     expect(eraseToken).not.toBe(deployToken);
     const config = await readJson(
       await metadataRequest(s.api, 'latest/install-config', eraseToken),
@@ -192,7 +192,7 @@ describe('POST commissioning', () => {
       message: 'go',
     });
     expect(commissioning.ok).toBe(true);
-    const token = await issuedToken(s.f.store, s.rack.id, m.id);
+    const token = await issuedToken(s.f, s.rack.id, m.id);
     const facts = {
       cpu_count: 2,
       memory_mib: 2048,

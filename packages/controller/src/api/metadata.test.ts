@@ -17,7 +17,7 @@ async function deploy(extra: Record<string, unknown> = {}, id = s.mine.id): Prom
     json: { os: 'debian', release: 'bookworm', ...extra },
   });
   expect(res.status).toBe(202);
-  return issuedToken(s.f.store, s.rack.id, id);
+  return issuedToken(s.f, s.rack.id, id);
 }
 
 async function text(res: Response): Promise<string> {

@@ -361,7 +361,14 @@ export class MachineService {
       if (actor.kind === 'user' && !mayActOn(actor.user, machine.ownerId)) {
         return err({ kind: 'forbidden', detail: `machine ${id} is not allocated to you` });
       }
-      return runTransition(tx, machine, { ...extra, action, actor }, now, this.#d.timeouts);
+      return runTransition(
+        tx,
+        machine,
+        { ...extra, action, actor },
+        now,
+        this.#d.timeouts,
+        this.#d.secrets,
+      );
     });
   }
 
@@ -402,6 +409,7 @@ export class MachineService {
         },
         now,
         this.#d.timeouts,
+        this.#d.secrets,
       );
     });
   }

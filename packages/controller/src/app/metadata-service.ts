@@ -26,6 +26,7 @@ import {
 import { formatMetadataToken, tokenValidIn } from '../domain/metadata/token.ts';
 import { actorName, type Actor } from './actor.ts';
 import { secretMatches, uuid } from './ids.ts';
+import type { SecretBox } from './secret-box.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
 import { retryMachineWrite, type MachineWrite } from './retry-machine-write.ts';
 import { runTransition, type StatusTimeouts } from './transition-runner.ts';
@@ -37,6 +38,8 @@ export interface MetadataServiceDeps {
   readonly racks: RackNotifier;
   readonly clock: Clock;
   readonly timeouts: StatusTimeouts;
+  /** Seals the metadata tokens of queued boot plans (`DATA/secrets.key`). */
+  readonly secrets: SecretBox;
 }
 
 /** The OAuth PLAINTEXT credentials of a request. */
@@ -167,6 +170,7 @@ export class MetadataService {
         },
         now,
         this.#d.timeouts,
+        this.#d.secrets,
       );
       if (!outcome.ok) return outcome;
       await tx.putMachineHardware({
@@ -299,6 +303,7 @@ export class MetadataService {
         },
         now,
         this.#d.timeouts,
+        this.#d.secrets,
       );
       if (!outcome.ok) return outcome;
       const write: MachineWrite = {

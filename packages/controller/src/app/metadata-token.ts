@@ -9,6 +9,7 @@ import {
   type MetadataTokenRecord,
 } from '../domain/metadata/token.ts';
 import { hashSecret } from './ids.ts';
+import type { SecretBox } from './secret-box.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -40,4 +41,20 @@ export function newMetadataToken(
       issuedAtMs: nowMs,
     },
   };
+}
+
+/**
+ * A metadata token as it waits in a queued boot plan: sealed with the controller's key, like BMC
+ * passwords there, so the database never holds it in clear.
+ */
+export function sealQueuedToken(box: SecretBox, token: string): string {
+  return box.seal(token);
+}
+
+/**
+ * The clear token of a queued boot plan, for the one place that sends it to the rack. Plans
+ * queued before tokens were sealed hold the token itself, which comes back as it is.
+ */
+export function openQueuedToken(box: SecretBox, queued: string): string {
+  return /^v1:[^:]*:[^:]*:[^:]*$/.test(queued) ? box.open(queued) : queued;
 }

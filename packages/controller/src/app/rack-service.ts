@@ -18,6 +18,7 @@ import type {
 } from '../domain/rack.ts';
 import { actorName, type Actor } from './actor.ts';
 import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
+import type { SecretBox } from './secret-box.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
 import { newAuditEvent } from './audit-event.ts';
 import { enlist, ENLIST_STEP } from './enlistment.ts';
@@ -55,6 +56,8 @@ export interface RackServiceDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly timeouts: StatusTimeouts;
+  /** Seals the metadata tokens of queued boot plans (`DATA/secrets.key`). */
+  readonly secrets: SecretBox;
   /** How long an enrollment token stays valid. */
   readonly enrollmentTokenTtlMs: number;
   /**
@@ -426,6 +429,7 @@ export class RackService {
           },
           now,
           this.#d.timeouts,
+          this.#d.secrets,
         );
         if (!outcome.ok) {
           // Inside one transaction nothing else writes this machine, so `stale` cannot happen;

@@ -20,7 +20,8 @@ import type { RackCommandBody } from '../domain/rack.ts';
 import { COMMISSIONING_IMAGE, type BootResourceFile } from '../domain/image/boot-resource.ts';
 import { actorName, type Actor } from './actor.ts';
 import { uuid } from './ids.ts';
-import { newMetadataToken } from './metadata-token.ts';
+import { newMetadataToken, sealQueuedToken } from './metadata-token.ts';
+import type { SecretBox } from './secret-box.ts';
 import { TOKEN_PURPOSES } from '../domain/metadata/token.ts';
 import type { MachinePatch, Store } from './ports.ts';
 
@@ -61,7 +62,8 @@ export interface TransitionOutcome {
 /**
  * Applies `input.action` to `machine` inside `tx`. Returns `stale` when another writer changed
  * the machine first (the caller reloads and retries), and `no-rack` when the effects need a rack
- * and none serves the machine.
+ * and none serves the machine. Metadata tokens in the boot plans it queues are sealed with
+ * `secrets` (opened only when sent to the rack, `rpc/convert.ts`).
  */
 export async function runTransition(
   tx: Store,
@@ -69,6 +71,7 @@ export async function runTransition(
   input: TransitionInput,
   nowMs: number,
   timeouts: StatusTimeouts,
+  secrets: SecretBox,
 ): Promise<Result<TransitionOutcome, DomainError>> {
   const decided = transition(machine.status, input.action, machine.locked);
   if (!decided.ok) {
@@ -117,7 +120,7 @@ export async function runTransition(
   const issueToken = (purpose: string): string | undefined => {
     if (!TOKEN_PURPOSES.has(purpose)) return undefined;
     issued = newMetadataToken(machine.id, nowMs);
-    return issued.token;
+    return sealQueuedToken(secrets, issued.token);
   };
   for (const effect of effects) {
     applyEffect(effect);

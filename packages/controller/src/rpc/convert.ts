@@ -8,6 +8,7 @@ import type { PowerState } from '../domain/machine/machine.ts';
 import type { RackCommand, RackHealth, RackInterface } from '../domain/rack.ts';
 import type { RackPowerResult, RackStepEvent } from '../app/rack-service.ts';
 import { openPowerParams, type SecretBox } from '../app/secret-box.ts';
+import { openQueuedToken } from '../app/metadata-token.ts';
 
 /** Converts reported interfaces. */
 export function interfacesFromProto(list: readonly Interface[]): RackInterface[] {
@@ -98,7 +99,8 @@ export function commandToProto(c: RackCommand, secrets: SecretBox): Command {
               name: f.name,
             })),
             hostname: b.hostname,
-            metadataToken: b.metadataToken ?? '',
+            metadataToken:
+              b.metadataToken === undefined ? '' : openQueuedToken(secrets, b.metadataToken),
             version: b.version,
           },
         },

@@ -5,23 +5,26 @@
 import type { ApiApp } from '../api/context.ts';
 import { encodeOAuthHeader } from '../api/oauth-header.ts';
 import type { Store } from '../app/ports.ts';
+import { openQueuedToken } from '../app/metadata-token.ts';
+import type { SecretBox } from '../app/secret-box.ts';
 
 /**
  * The metadata token in the newest boot plan queued for `machineId` on `rackId` (what the rack
- * puts on the machine's kernel command line). Throws when there is none.
+ * puts on the machine's kernel command line), opened with the fixture's key. Throws when there
+ * is none.
  */
 export async function issuedToken(
-  store: Store,
+  f: { readonly store: Store; readonly secrets: SecretBox },
   rackId: string,
   machineId: string,
 ): Promise<string> {
-  const plans = (await store.pendingRackCommands(rackId)).filter(
+  const plans = (await f.store.pendingRackCommands(rackId)).filter(
     (c) => c.body.kind === 'boot-plan' && c.machineId === machineId,
   );
   const body = plans.at(-1)?.body;
   const token = body?.kind === 'boot-plan' ? body.metadataToken : undefined;
   if (token === undefined) throw new Error(`no boot plan with a token for ${machineId}`);
-  return token;
+  return openQueuedToken(f.secrets, token);
 }
 
 /** The OAuth PLAINTEXT `Authorization` value for a `consumer:token:secret` token. */

@@ -153,6 +153,7 @@ export async function createServiceFixture(
     clock,
     logger: options.logger ?? silentLogger,
     timeouts,
+    secrets,
     enrollmentTokenTtlMs: options.enrollmentTokenTtlMs ?? 3_600_000,
   });
 
@@ -167,7 +168,7 @@ export async function createServiceFixture(
   }
   const images = new ImageService({ store, bus, clock, blobs });
   const sshKeys = new SshKeyService({ store, bus, clock });
-  const metadata = new MetadataService({ store, bus, racks: notifier, clock, timeouts });
+  const metadata = new MetadataService({ store, bus, racks: notifier, clock, timeouts, secrets });
 
   const adminKey = await users.bootstrapAdmin();
   const adminUser = await store.getUserByName('admin');
