@@ -125,7 +125,7 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
     dead.signal('SIGKILL');
     await dead.exited;
     // Reported while the agent finds the other controller: buffered in its outbox.
-    const later = [];
+    const later: (string | undefined)[] = [];
     for (const step of ['boot.config', 'boot.kernel', 'boot.initrd'])
       later.push(await report(step));
     expect(later.every((e) => e !== undefined)).toBe(true);

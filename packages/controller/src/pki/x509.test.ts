@@ -130,4 +130,27 @@ describe('rack CA', () => {
       tls.close();
     }
   });
+
+  it('refuses a rack certificate as a server certificate (purpose), whatever the host name', async () => {
+    const rack = issue('client', 'rack-9', ['127.0.0.1']);
+    const tls = createServer({ key: rack.keyPem, cert: rack.certPem });
+    tls.on('secureConnection', (socket: TLSSocket) => socket.end());
+    tls.listen(0, '127.0.0.1');
+    await once(tls, 'listening');
+    const address = tls.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const socket = connect({
+        host: '127.0.0.1',
+        port,
+        ca: ca.certPem,
+        checkServerIdentity: () => undefined,
+      });
+      // OpenSSL checks the serverAuth purpose: agents may skip the host name check (rack-tls.ts).
+      const [error] = (await once(socket, 'error')) as [Error];
+      expect(error.message).toMatch(/purpose/i);
+    } finally {
+      tls.close();
+    }
+  });
 });
