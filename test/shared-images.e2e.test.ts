@@ -90,7 +90,10 @@ describe.skipIf(!postgresAvailable)(
       const [a, b] = dirs;
       if (a === undefined || b === undefined) throw new Error('no data dirs');
       controllers.push(await startControllerProc({ dataDir: a.path, args: ['--db', url] }));
-      copyFileSync(join(a.path, 'admin.key'), join(b.path, 'admin.key'));
+      // Controllers on one database share the admin key file and secrets.key (it seals the rack CA).
+      for (const file of ['admin.key', 'secrets.key']) {
+        copyFileSync(join(a.path, file), join(b.path, file));
+      }
       controllers.push(await startControllerProc({ dataDir: b.path, args: ['--db', url] }));
     }, 120_000);
 
