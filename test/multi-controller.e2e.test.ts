@@ -7,8 +7,9 @@
  * with SIGKILL, the agent's session moves to the other one, which then owns the rack and drives
  * its BMC.
  */
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMachine } from '@ingot/lab/redfish/machine.ts';
 import { startRedfishService, type RedfishService } from '@ingot/lab/redfish/service.ts';
@@ -41,6 +42,7 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
   let bmc: RedfishService;
   let rackId: string;
   let machine: MachineJson;
+  let databaseUrl: string;
   /** What beforeAll started, for afterAll (which runs even when beforeAll failed midway). */
   const started: [string, Proc][] = [];
   let bmcStarted: RedfishService | undefined;
@@ -63,6 +65,7 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
 
   beforeAll(async () => {
     const url = await postgres().createDatabase();
+    databaseUrl = url;
     bmcStarted = bmc = await startRedfishService({
       systems: { sys1: box },
       username: 'root',
@@ -191,6 +194,7 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       60_000,
     );
     expect(moved.controller?.id).toMatch(/^a-[0-9a-f]{8}$/);
+    expect(moved.status).toBe('healthy');
     // A drives the rack now: a power command through A reaches the BMC.
     const before = resets();
     const r = await api(a.url, a.adminKey, 'POST', `/api/v1/machines/${machine.id}/power`, {
@@ -202,4 +206,36 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
     );
     expect(await box.powerState()).toBe('Off');
   }, 120_000);
+
+  it('a controller joining the database writes no admin.key and says how to get one', async () => {
+    const dir = tempDir('ctl-c');
+    try {
+      copyFileSync(join(dirs.a.path, 'secrets.key'), join(dir.path, 'secrets.key'));
+      const cli = resolve(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', cli, 'controller', '--data', dir.path, '--db', databaseUrl],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, INGOT_HTTP: '127.0.0.1:0', INGOT_GRPC: '127.0.0.1:0' },
+        },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        await waitFor('the joining controller to start', () =>
+          Promise.resolve(/listening on http:/.test(out) ? true : undefined),
+        );
+        expect(out).toMatch(/The admin user already exists .*ingot users api-key/s);
+        expect(existsSync(join(dir.path, 'admin.key'))).toBe(false);
+      } finally {
+        if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGTERM');
+        await exited;
+      }
+    } finally {
+      dir.cleanup();
+    }
+  }, 60_000);
 });

@@ -104,7 +104,12 @@ export async function runController(argv: string[]): Promise<number> {
     `Ingot controller listening on ${handle.httpUrl} (gRPC for racks on ${handle.grpcAddress})\n` +
       (handle.createdAdmin
         ? `Admin API key written to ${handle.adminKeyFile}\n`
-        : `Admin API key: ${handle.adminKeyFile}\n`),
+        : existsSync(handle.adminKeyFile)
+          ? `Admin API key: ${handle.adminKeyFile}\n`
+          : // Another controller on this database made the admin (docs/operating.md).
+            `The admin user already exists (made by another controller on this database): no ` +
+            `admin key here. Copy admin.key from that controller's data directory to ` +
+            `${handle.adminKeyFile}, or mint a key with \`ingot users api-key\` using an admin key.\n`),
   );
   const signal = await untilSignal();
   logger.info('shutting down', { signal });
