@@ -51,6 +51,38 @@ const proxyApp = (upstreamUrl: string, timeoutMs = 2000) => {
 };
 
 describe('metadata proxy', () => {
+  it('goes on to the next controller when one cannot be reached, body included', async () => {
+    seen.length = 0;
+    // A port nothing listens on: the server was closed.
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
+    await new Promise((resolve) => dead.close(resolve));
+    const app = createHttpApp(silentLogger);
+    app.route(
+      '/',
+      createMetadataProxy({
+        config: { upstreamUrl: () => [deadUrl, controllerUrl], timeoutMs: 2000 },
+        logger: silentLogger,
+      }),
+    );
+    const response = await app.request('http://10.0.0.1:5248/MAAS/metadata/status/m-2', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"step":"install.storage"}',
+    });
+    expect(response.status).toBe(201);
+    expect(seen).toMatchObject([
+      { url: '/MAAS/metadata/status/m-2', body: '{"step":"install.storage"}' },
+    ]);
+    const none = createHttpApp(silentLogger);
+    none.route(
+      '/',
+      createMetadataProxy({ config: { upstreamUrl: () => [deadUrl] }, logger: silentLogger }),
+    );
+    expect((await none.request('http://10.0.0.1:5248/MAAS/metadata/latest/')).status).toBe(502);
+  });
+
   it('forwards method, path, query, Authorization and body; returns status, headers, body', async () => {
     seen.length = 0;
     const response = await proxyApp(`${controllerUrl}/`).request(
