@@ -64,7 +64,15 @@ export async function startPostgresLeadership(
 
   const tick = async (): Promise<void> => {
     if (client === undefined) {
-      const c = new pg.Client({ connectionString: url, keepAlive: true });
+      // A leader cut off from the server must notice within seconds, not at TCP's defaults: its
+      // checks time out and keepalives start after 10 s idle.
+      const c = new pg.Client({
+        connectionString: url,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        query_timeout: Math.max(5_000, retryMs * 2),
+        connectionTimeoutMillis: 10_000,
+      });
       c.on('error', () => drop(c, 'connection error'));
       c.on('end', () => drop(c, 'connection ended'));
       client = c;

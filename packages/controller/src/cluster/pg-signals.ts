@@ -116,7 +116,13 @@ export async function startPostgresSignals(
   };
 
   const connect = async (): Promise<void> => {
-    const client = new pg.Client({ connectionString: url, keepAlive: true });
+    // Keepalives after 10 s idle: a LISTEN connection cut off silently is found and replaced.
+    const client = new pg.Client({
+      connectionString: url,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: 10_000,
+    });
     client.on('error', (e) => lost(client, e));
     client.on('end', () => lost(client));
     client.on('notification', onNotification);
