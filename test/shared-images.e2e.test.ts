@@ -7,14 +7,19 @@ import { api, type MachineJson } from './harness/api.ts';
 import { registerImageFiles, type RegisteredFile } from './harness/images.ts';
 import { postgresAvailable, usePostgres } from './harness/postgres.ts';
 import {
-  startAgentProc,
   startControllerProc,
   tempDir,
   waitFor,
   type AgentProc,
   type ControllerProc,
 } from './harness/processes.ts';
-import { createReadyMachine, createUser, registerImage, type Site } from './harness/scenario.ts';
+import {
+  createReadyMachine,
+  createUser,
+  registerImage,
+  startEnrolledAgent,
+  type Site,
+} from './harness/scenario.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;
@@ -156,19 +161,7 @@ describe.skipIf(!postgresAvailable)(
     it('an agent connected only to B fetches the image uploaded through A into its cache', async () => {
       const [a, b] = pair();
       await registerImage(a.url, a.adminKey);
-      const token = await api<{ token: string }>(
-        b.url,
-        b.adminKey,
-        'POST',
-        '/api/v1/racks/enroll-tokens',
-      );
-      expect(token.status).toBe(201);
-      agent = await startAgentProc({
-        controller: b.grpc,
-        dataDir: agentDir.path,
-        enrollToken: token.body.token,
-        args: ['--controller-http', b.url],
-      });
+      agent = await startEnrolledAgent(b, agentDir.path);
       await waitFor('the rack to connect to B', async () => {
         const racks = await api<{ status: string }[]>(b.url, b.adminKey, 'GET', '/api/v1/racks');
         return racks.body[0]?.status === 'healthy' ? true : undefined;

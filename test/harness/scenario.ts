@@ -38,6 +38,32 @@ export interface Site {
   cleanup(): Promise<void>;
 }
 
+/**
+ * Makes an enrollment token on `controller` and starts an agent with it in `dataDir`, connected
+ * to that controller (gRPC, and HTTP for the metadata proxy and image files).
+ */
+export async function startEnrolledAgent(
+  controller: ControllerProc,
+  dataDir: string,
+  options: { tftp?: string; args?: string[] } = {},
+): Promise<AgentProc> {
+  const token = await api<{ token: string }>(
+    controller.url,
+    controller.adminKey,
+    'POST',
+    '/api/v1/racks/enroll-tokens',
+  );
+  expect(token.status).toBe(201);
+  return startAgentProc({
+    controller: controller.grpc,
+    dataDir,
+    enrollToken: token.body.token,
+    ...options,
+    // The agent proxies /MAAS/metadata to this controller's HTTP server.
+    args: ['--controller-http', controller.url, ...(options.args ?? [])],
+  });
+}
+
 /** Starts a controller, creates an enrollment token and starts an agent with it. */
 export async function startSite(
   controllerArgs: string[] = [],
@@ -46,21 +72,7 @@ export async function startSite(
   const cdir = tempDir('controller');
   const adir = tempDir('agent');
   const controller = await startControllerProc({ dataDir: cdir.path, args: controllerArgs });
-  const token = await api<{ token: string }>(
-    controller.url,
-    controller.adminKey,
-    'POST',
-    '/api/v1/racks/enroll-tokens',
-  );
-  expect(token.status).toBe(201);
-  const agent = await startAgentProc({
-    controller: controller.grpc,
-    dataDir: adir.path,
-    enrollToken: token.body.token,
-    ...agentOptions,
-    // The agent proxies /MAAS/metadata to this controller's HTTP server.
-    args: ['--controller-http', controller.url, ...(agentOptions.args ?? [])],
-  });
+  const agent = await startEnrolledAgent(controller, adir.path, agentOptions);
   const site: Site = {
     controller,
     agent,
