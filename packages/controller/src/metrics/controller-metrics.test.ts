@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryEventBus } from '../app/memory-event-bus.ts';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
-import type { Machine } from '../domain/machine/machine.ts';
 import type { MachineStatus } from '../domain/machine/lifecycle.ts';
 import { createControllerMetrics } from './controller-metrics.ts';
 
@@ -45,11 +44,12 @@ function setup(statuses: MachineStatus[] = []) {
   const bus = createMemoryEventBus((e) => {
     throw e;
   });
-  const machines = statuses.map((status, i) => ({ id: `m${i}`, status }) as Machine);
+  const counts = new Map<MachineStatus, number>();
+  for (const status of statuses) counts.set(status, (counts.get(status) ?? 0) + 1);
   let sessions = 2;
   const metrics = createControllerMetrics({
     bus,
-    store: { listMachines: () => Promise.resolve(machines) },
+    store: { countMachinesByStatus: () => Promise.resolve(counts) },
     rackSessions: () => sessions,
   });
   return { bus, metrics, setSessions: (n: number) => (sessions = n) };

@@ -25,7 +25,7 @@ export interface HttpRequestObservation {
 /** What the metrics read when scraped. */
 export interface ControllerMetricsDeps {
   readonly bus: EventBus;
-  readonly store: Pick<Store, 'listMachines'>;
+  readonly store: Pick<Store, 'countMachinesByStatus'>;
   /** Rack agents with an open session on this controller. */
   readonly rackSessions: () => number;
 }
@@ -55,10 +55,10 @@ export function createControllerMetrics(deps: ControllerMetricsDeps): Controller
     labelNames: ['status'] as const,
     registers,
     async collect() {
-      const machines = await deps.store.listMachines({});
-      const counts = new Map<string, number>(MACHINE_STATUSES.map((s) => [s, 0]));
-      for (const m of machines) counts.set(m.status, (counts.get(m.status) ?? 0) + 1);
-      for (const [status, count] of counts) this.set({ status }, count);
+      // A count query, not a listing: at 10,000 machines a listing per scrape cost ~100 ms and
+      // tens of MB of garbage (issue 7 bench).
+      const counts = await deps.store.countMachinesByStatus();
+      for (const status of MACHINE_STATUSES) this.set({ status }, counts.get(status) ?? 0);
     },
   });
   new Gauge({

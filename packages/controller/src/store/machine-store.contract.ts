@@ -116,6 +116,15 @@ export function describeMachineStoreContract(name: string, open: OpenStore): voi
           expect(listed.map((m) => m.id)).toEqual(ids);
         });
 
+        it('counts machines by status in one query (the ingot_machines gauge)', async () => {
+          expect(Object.fromEntries(await store().countMachinesByStatus())).toEqual({
+            ready: 2,
+            allocated: 1,
+            deployed: 1,
+            new: 1,
+          });
+        });
+
         it('returns complete machines', async () => {
           const [first] = await store().listMachines({ ids: ['b'] });
           expect(first).toEqual(stored(fleet[1] ?? newMachine()));
