@@ -6,7 +6,12 @@
  * and every event is stored exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetSims, startFleetCluster, type FleetCluster } from './harness/cluster-fleet.ts';
+import {
+  explainMachine,
+  fleetSims,
+  startFleetCluster,
+  type FleetCluster,
+} from './harness/cluster-fleet.ts';
 import { settle } from './harness/cluster-deploys.ts';
 import { checkRun, readStored } from './harness/invariants.ts';
 import { postgresAvailable, usePostgres } from './harness/postgres.ts';
@@ -87,6 +92,10 @@ describe.skipIf(!postgresAvailable)('failover: two controllers, one agent', () =
         `killed with ${String(installing())} installing and ${String(deployedBefore)} deployed; ` +
         `${String(stored.events.length)} events, ${String(report.violations.length)} violations\n`,
     );
+    const first = report.violations[0]?.machineId;
+    if (first !== undefined && first !== null) {
+      process.stdout.write(`${explainMachine(fleet, stored.events, first)}\n`);
+    }
     expect(report.violations).toEqual([]);
     // Every machine's installer steps are there once each, as the simulator made them.
     const steps = stored.events.filter(

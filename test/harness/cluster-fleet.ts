@@ -10,7 +10,7 @@ import { createFleetNetwork, startFleet, type Fleet, type FleetNetwork } from '@
 import { startCluster, type Cluster } from './cluster.ts';
 import type { MachineDriver } from './cluster-machines.ts';
 import { anyController } from './cluster-deploys.ts';
-import type { AddressGrant, SimMachine, SimStep } from './invariants.ts';
+import type { AddressGrant, SimMachine, SimStep, StoredEvent } from './invariants.ts';
 
 /** Installer event results as the controller stores them (domain/metadata/reporting.ts). */
 const RESULTS: Readonly<Record<string, string>> = {
@@ -28,6 +28,9 @@ const FETCHES: Readonly<Record<string, string>> = {
   'http.kernel': 'boot.kernel',
   'http.initrd': 'boot.initrd',
   'http.squashfs': 'boot.squashfs',
+  // The installer's root image download: the agent serves it from its image cache and records
+  // it as the image file it is (a squashfs).
+  image: 'boot.squashfs',
 };
 
 /** What each machine of `fleet` saw, as the invariant checkers read it. */
@@ -168,4 +171,20 @@ export function fleetDriver(cluster: Cluster, fleet: Fleet): MachineDriver {
     },
     timelines: () => fleetSims(fleet),
   };
+}
+
+/**
+ * What a simulated machine saw and what was stored for it, two lines for a report: tells a
+ * checker's miscount from a real loss or duplicate.
+ */
+export function explainMachine(fleet: Fleet, events: readonly StoredEvent[], id: string): string {
+  const saw = fleet
+    .timeline(id)
+    .map((t) => t.step)
+    .join(' ');
+  const stored = events
+    .filter((e) => e.machine_id === id)
+    .map((e) => `${e.step}:${e.result}${e.kind === 'step' ? '' : `(${e.kind})`}`)
+    .join(' ');
+  return `${id} saw: ${saw}\n${id} stored: ${stored}`;
 }
