@@ -10,6 +10,7 @@ import {
   valueOf,
 } from '../testing/index.ts';
 import { useServiceFixture } from '../testing/use-service-fixture.ts';
+import { openQueuedToken } from './metadata-token.ts';
 
 const t = useServiceFixture(['alice', 'bob']);
 
@@ -61,8 +62,9 @@ describe('deploy', () => {
             .map((f) => ({ ...f, role: 'root-image' })),
         ],
         kernelParams: '',
-        // A fresh metadata token for the installer and cloud-init (deploy-contract.md).
-        metadataToken: expect.stringMatching(/^[A-Za-z0-9]{24}(:[A-Za-z0-9]{24}){2}$/) as unknown,
+        // A fresh metadata token for the installer and cloud-init (deploy-contract.md), sealed
+        // at rest; opened by rpc/convert.ts when sent.
+        metadataToken: expect.stringMatching(/^v1:/) as unknown,
       },
       {
         kind: 'power',
@@ -73,6 +75,9 @@ describe('deploy', () => {
         pxeOnce: true,
       },
     ]);
+    const plan = pending[0]?.body;
+    const token = plan?.kind === 'boot-plan' ? (plan.metadataToken ?? '') : '';
+    expect(openQueuedToken(t.f.secrets, token)).toMatch(/^[A-Za-z0-9]{24}(:[A-Za-z0-9]{24}){2}$/);
     expect(t.f.notifier.calls).toEqual([rack.id]);
     expect(t.f.bus.published).toMatchObject([
       {
