@@ -12,13 +12,14 @@ import { startPostgresServer } from '@ingot/controller/testing';
 import { startCluster, type Cluster } from './cluster.ts';
 import { createReportingMachines, type MachineDriver } from './cluster-machines.ts';
 import { createStandInMachines, createUsers, deployOne, settle } from './cluster-deploys.ts';
-import { fleetDriver, startFleetCluster } from './cluster-fleet.ts';
+import { explainMachine, fleetDriver, startFleetCluster } from './cluster-fleet.ts';
 import {
   checkRun,
   readStored,
   summaryLine,
   type AllocationGrant,
   type InvariantReport,
+  type StoredEvent,
 } from './invariants.ts';
 import { tempDir } from './processes.ts';
 import { createSeededRandom, type SeededRandom } from './cluster-random.ts';
@@ -157,6 +158,8 @@ export interface ChaosResult {
   readonly outcomes: Readonly<Record<string, number>>;
   readonly summary: string;
   readonly elapsedMs: number;
+  /** For the first machine with a violation (fleet machines): what it saw, what was stored. */
+  readonly explanation?: string;
 }
 
 /** A cluster with machines, whichever kind. */
@@ -164,6 +167,7 @@ interface Site {
   readonly cluster: Cluster;
   readonly driver: MachineDriver;
   readonly image: { os: string; release: string };
+  explain?(events: readonly StoredEvent[], machineId: string): string;
   close(): Promise<void>;
 }
 
@@ -207,6 +211,7 @@ async function startSite(
     cluster: site.cluster,
     driver: fleetDriver(site.cluster, site.fleet),
     image: { os: 'fleet', release: 'sim' },
+    explain: (events, id) => explainMachine(site.fleet, events, id),
     close: () => site.close(),
   };
 }
@@ -283,12 +288,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
     const outcomes: Record<string, number> = {};
     for (const m of stored.machines) outcomes[m.status] = (outcomes[m.status] ?? 0) + 1;
+    const first = report.violations.find((v) => v.machineId !== null)?.machineId;
+    const explanation =
+      first === undefined || first === null ? undefined : site.explain?.(stored.events, first);
     return {
       report,
       actions,
       outcomes,
       summary: summaryLine(report),
       elapsedMs: Date.now() - started,
+      ...(explanation === undefined ? {} : { explanation }),
     };
   } finally {
     process.off('SIGINT', onSignal);
@@ -314,6 +323,7 @@ export function chaosReport(result: ChaosResult): string[] {
   if (result.report.violations.length > 40) {
     lines.push(`  … ${String(result.report.violations.length - 40)} more`);
   }
+  if (result.explanation !== undefined) lines.push(result.explanation);
   lines.push(result.summary);
   return lines;
 }
