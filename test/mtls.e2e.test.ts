@@ -4,6 +4,9 @@
  * A real controller and agent run as processes; the refused clients are real grpc-js clients
  * (`harness/rack-grpc.ts`) presenting exactly the credentials each case needs.
  */
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { credentials, status as Status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from './harness/api.ts';
@@ -16,6 +19,9 @@ import {
 } from './harness/processes.ts';
 import { openSession, registerRack, tlsAs, type EnrolledRack } from './harness/rack-grpc.ts';
 import { startSite, type Site } from './harness/scenario.ts';
+
+const run = promisify(execFile);
+const ROOT = resolve(import.meta.dirname, '..');
 
 async function newToken(controller: ControllerProc): Promise<string> {
   const r = await api<{ token: string }>(
@@ -162,13 +168,16 @@ describe('mutual TLS between racks and controllers', () => {
     // The real agent process: revoked, it loses its session and does not get another.
     const metrics = async (): Promise<string> => (await fetch(`${site.agent.url}/metrics`)).text();
     expect(await metrics()).toMatch(/^ingot_controller_session_up 1$/m);
-    const cut = await api(
-      controller.url,
-      controller.adminKey,
-      'POST',
-      `/api/v1/racks/${agentRack.id}/revoke`,
+    // This one through the CLI, as an operator would.
+    const cli = await run(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'packages/cli/src/main.ts'), 'racks', 'revoke', agentRack.id],
+      {
+        cwd: ROOT,
+        env: { ...process.env, INGOT_URL: controller.url, INGOT_API_KEY: controller.adminKey },
+      },
     );
-    expect(cut.status).toBe(200);
+    expect(cli.stdout).toContain(`(${agentRack.id})`);
     await waitFor('the agent to lose its session', async () =>
       /^ingot_controller_session_up 0$/m.test(await metrics()) ? true : undefined,
     );

@@ -344,7 +344,7 @@ function one(args: readonly string[], usage: string): string {
   return args[0];
 }
 
-/** `ingot racks list|enroll-token`. */
+/** `ingot racks list|enroll-token|revoke ID`. */
 export async function racks(
   argv: string[],
   client: ClientOptions,
@@ -355,6 +355,13 @@ export async function racks(
   if (sub === 'enroll-token') {
     const t = await call(client, 'POST', '/api/v1/racks/enroll-tokens');
     print(out, json, t, () => `${field(t, 'token')}\n`);
+    return 0;
+  }
+  if (sub === 'revoke') {
+    const id = argv[1];
+    if (id === undefined) throw new UsageError('usage: ingot racks revoke RACK_ID');
+    const r = await call(client, 'POST', `/api/v1/racks/${encodeURIComponent(id)}/revoke`);
+    print(out, json, r, () => `revoked rack ${field(r, 'name')} (${field(r, 'id')})\n`);
     return 0;
   }
   if (sub === 'list' || sub === undefined) {

@@ -44,7 +44,7 @@ const NESTED: Readonly<Record<string, Readonly<Record<string, readonly string[]>
     delete: [],
     power: [],
   },
-  racks: { list: [], 'enroll-token': [] },
+  racks: { list: [], 'enroll-token': [], revoke: [] },
   images: { list: [], show: [], delete: [], import: flags(importFlags) },
   users: { list: [], create: ['--role'], 'set-password': ['--password-stdin'] },
   keys: { list: [], add: [], remove: [] },

@@ -42,7 +42,7 @@ Operators (--url URL --key KEY, or INGOT_URL / INGOT_API_KEY; --json for scripts
   machines abort|mark-broken|mark-fixed ID [--comment TEXT]
   machines lock|unlock|delete ID
   machines power ID on|off|cycle|status
-  racks list | enroll-token
+  racks list | enroll-token | revoke ID     revoke: the rack's certificate and secret stop working
   images list | show ID | delete ID
   images import DIR|ARCHIVE(.tar[.gz|.zst]) [--os OS --release R --arch A --kernel-params P]
          [--boot-from OS/RELEASE (kernel+initrd of an imported image, for custom root images)]
