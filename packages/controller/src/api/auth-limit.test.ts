@@ -102,6 +102,22 @@ describe('brute-force limits over HTTP', () => {
     expect(right.status).toBe(200);
   });
 
+  it('limits wrong rack secrets on image downloads per rack; the rack’s own secret still works', async () => {
+    const { rack, secret } = await s.f.enrollRack('rack-files');
+    const [image] = await s.f.store.listBootResources();
+    const path = `/api/v1/images/files/${image?.files[0]?.sha256 ?? ''}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await from(`10.9.3.${String(i)}`, path, {
+        authorization: `Rack ${rack.id}:wrong-${String(i)}`,
+      });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429]);
+    const right = await from('10.9.3.99', path, { authorization: `Rack ${rack.id}:${secret}` });
+    expect(right.status).toBe(200);
+  });
+
   it('documents 429 on every authenticated operation in the OpenAPI document', async () => {
     const doc = await readJson<{
       paths: Record<
