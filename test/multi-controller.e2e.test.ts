@@ -5,7 +5,7 @@
  * reaches the agent at once (the heartbeat fallback is set to a minute, so only the cluster
  * signal can explain a prompt delivery); and when the controller holding the session is killed
  * with SIGKILL, the agent's session moves to the other one, which then owns the rack and drives
- * its BMC.
+ * its BMC, and takes over the deadline sweep, ending the deploy the dead controller started.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync } from 'node:fs';
@@ -24,6 +24,7 @@ import {
   type ControllerProc,
   type Proc,
 } from './harness/processes.ts';
+import { registerImage } from './harness/scenario.ts';
 import { tapEvents } from './harness/ws.ts';
 
 interface RackJson {
@@ -48,7 +49,8 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
   let bmcStarted: RedfishService | undefined;
   // A minute between heartbeats: pending commands are resent on each one, so a command that
   // arrives sooner was sent because of the cluster's wake-up signal.
-  const controllerArgs = ['--heartbeat-interval', '60s'];
+  // A deploy nobody reports on fails after 10 s (the sweeper's work, done by the leader).
+  const controllerArgs = ['--heartbeat-interval', '60s', '--deploy-timeout', '10s'];
 
   /** The rack as `via` shows it. */
   async function rack(via: ControllerProc): Promise<RackJson> {
@@ -71,20 +73,23 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       username: 'root',
       password: 'pw-1x',
     });
-    a = await startControllerProc({
-      dataDir: dirs.a.path,
-      args: ['--db', url, '--name', 'a', ...controllerArgs],
-    });
-    started.push(['A', a]);
-    // One admin and one secrets key for the cluster: B gets A's (as an operator would copy them).
-    copyFileSync(join(dirs.a.path, 'admin.key'), join(dirs.b.path, 'admin.key'));
-    copyFileSync(join(dirs.a.path, 'secrets.key'), join(dirs.b.path, 'secrets.key'));
+    // B starts first: it makes the admin and becomes the sweeper's leader.
     b = await startControllerProc({
       dataDir: dirs.b.path,
       args: ['--db', url, '--name', 'b', ...controllerArgs],
     });
     started.push(['B', b]);
-    expect(b.output()).not.toMatch(/Admin API key written/);
+    // One admin and one secrets key for the cluster: A gets B's (as an operator would copy them).
+    copyFileSync(join(dirs.b.path, 'admin.key'), join(dirs.a.path, 'admin.key'));
+    copyFileSync(join(dirs.b.path, 'secrets.key'), join(dirs.a.path, 'secrets.key'));
+    a = await startControllerProc({
+      dataDir: dirs.a.path,
+      args: ['--db', url, '--name', 'a', ...controllerArgs],
+    });
+    started.push(['A', a]);
+    expect(a.output()).not.toMatch(/Admin API key written/);
+    // Images uploaded through B are in the database, so A serves them too.
+    await registerImage(b.url, b.adminKey);
     const token = await api<{ token: string }>(
       a.url,
       a.adminKey,
@@ -97,6 +102,8 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       controller: `${b.grpc},${a.grpc}`,
       dataDir: dirs.agent.path,
       enrollToken: token.body.token,
+      // Image files and metadata come from the controller the session is on.
+      args: ['--controller-http', `${b.url},${a.url}`],
     });
     started.push(['agent', agent]);
     const racks = await waitFor('the rack to enroll', async () => {
@@ -126,6 +133,9 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
         hostname: 'node-1',
         arch: 'amd64',
         macs: ['52:54:00:77:00:01'],
+        cpu_count: 8,
+        memory_mib: 16384,
+        storage_gib: 500,
         commission: false,
         rack: rackId,
         power: {
@@ -182,7 +192,25 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
     expect(await box.powerState()).toBe('On');
   });
 
-  it('SIGKILL of B, which holds the session: the agent moves to A, which then owns the rack', async () => {
+  it('SIGKILL of B mid-deploy (it holds the session and leads the sweeper): the agent moves to A, which owns the rack, and the deploy B started still times out', async () => {
+    // Allocation skips rows another transaction holds (FOR UPDATE SKIP LOCKED), and B may be
+    // recording the power result of the previous test on this very machine: a 409 then is
+    // "busy", not "no such machine", so try again a few times.
+    const allocated = await waitFor('the machine to be allocated', async () => {
+      const r = await api(b.url, b.adminKey, 'POST', '/api/v1/machines/allocate', {
+        name: machine.hostname,
+      });
+      return r.status === 409 ? undefined : r;
+    });
+    expect(allocated.status, JSON.stringify(allocated.body)).toBe(200);
+    const deploy = await api(
+      b.url,
+      b.adminKey,
+      'POST',
+      `/api/v1/machines/${machine.id}/deploy`,
+      {},
+    );
+    expect(deploy.status, JSON.stringify(deploy.body)).toBe(202);
     b.signal('SIGKILL');
     await b.exited;
     const moved = await waitFor(
@@ -205,12 +233,27 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       Promise.resolve(resets() > before ? true : undefined),
     );
     expect(await box.powerState()).toBe('Off');
+    // The deadline lives in the database: A, now the leader, ends the deploy nobody reports on.
+    const failed = await waitFor(
+      'the deploy B started to time out on A',
+      async () => {
+        const m = await api<MachineJson>(
+          a.url,
+          a.adminKey,
+          'GET',
+          `/api/v1/machines/${machine.id}`,
+        );
+        return m.body.status === 'failed_deployment' ? m.body : undefined;
+      },
+      60_000,
+    );
+    expect(failed.status_message).toMatch(/^Timed out in deploying/);
   }, 120_000);
 
   it('a controller joining the database writes no admin.key and says how to get one', async () => {
     const dir = tempDir('ctl-c');
     try {
-      copyFileSync(join(dirs.a.path, 'secrets.key'), join(dir.path, 'secrets.key'));
+      copyFileSync(join(dirs.b.path, 'secrets.key'), join(dir.path, 'secrets.key'));
       const cli = resolve(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
       const child = spawn(
         process.execPath,
