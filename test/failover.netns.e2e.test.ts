@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  agentOutbox,
   explainMachine,
   fleetSims,
   startFleetCluster,
@@ -18,6 +19,10 @@ import { postgresAvailable, usePostgres } from './harness/postgres.ts';
 import { tempDir, waitFor } from './harness/processes.ts';
 
 const MACHINES = 20;
+
+function fail(): never {
+  throw new Error('the site did not start');
+}
 
 describe.skipIf(!postgresAvailable)('failover: two controllers, one agent', () => {
   const postgres = usePostgres();
@@ -80,6 +85,12 @@ describe.skipIf(!postgresAvailable)('failover: two controllers, one agent', () =
     expect(after).toBeGreaterThan(0);
 
     await settle(cluster, 60_000);
+    // The agent's own count: everything it recorded has reached a controller.
+    const outbox = await waitFor(
+      'the agent’s outbox drained',
+      async () => ((await agentOutbox(site?.network ?? fail())) === 0 ? 0 : undefined),
+      60_000,
+    ).catch(() => agentOutbox(site?.network ?? fail()));
     const survivor = cluster.controllers[next];
     if (survivor === undefined) throw new Error('no survivor');
     const stored = await readStored(survivor.url, cluster.adminKey);
@@ -90,11 +101,16 @@ describe.skipIf(!postgresAvailable)('failover: two controllers, one agent', () =
     process.stdout.write(
       `failover: ${String(MACHINES)} deploys, controller ${String(holder)} (pid ${String(killedPid)}) ` +
         `killed with ${String(installing())} installing and ${String(deployedBefore)} deployed; ` +
-        `${String(stored.events.length)} events, ${String(report.violations.length)} violations\n`,
+        `${String(stored.events.length)} events, agent outbox ${String(outbox)}, ` +
+        `${String(report.violations.length)} violations\n`,
     );
     const first = report.violations[0]?.machineId;
     if (first !== undefined && first !== null) {
-      process.stdout.write(`${explainMachine(fleet, stored.events, first)}\n`);
+      const t0 = fleet.timeline(first)[0]?.at ?? killedAt;
+      process.stdout.write(
+        `failover: killed at +${((killedAt - t0) / 1000).toFixed(1)} s\n` +
+          `${explainMachine(fleet, stored.events, first)}\n`,
+      );
     }
     expect(report.violations).toEqual([]);
     // Every machine's installer steps are there once each, as the simulator made them.

@@ -8,6 +8,7 @@
  */
 import { createFleetNetwork, startFleet, type Fleet, type FleetNetwork } from '@ingot/fleet-sim';
 import { startCluster, type Cluster } from './cluster.ts';
+import { parsePrometheusText, sampleValue } from './prometheus-text.ts';
 import type { MachineDriver } from './cluster-machines.ts';
 import { anyController } from './cluster-deploys.ts';
 import type { AddressGrant, SimMachine, SimStep, StoredEvent } from './invariants.ts';
@@ -174,17 +175,30 @@ export function fleetDriver(cluster: Cluster, fleet: Fleet): MachineDriver {
 }
 
 /**
- * What a simulated machine saw and what was stored for it, two lines for a report: tells a
- * checker's miscount from a real loss or duplicate.
+ * What a simulated machine saw and what was stored for it, two lines for a report, with times:
+ * tells a checker's miscount from a real loss or duplicate.
  */
 export function explainMachine(fleet: Fleet, events: readonly StoredEvent[], id: string): string {
-  const saw = fleet
-    .timeline(id)
-    .map((t) => t.step)
-    .join(' ');
+  const trace = fleet.timeline(id);
+  const origin = trace[0]?.at ?? 0;
+  const rel = (ms: number): string => `+${((ms - origin) / 1000).toFixed(1)}`;
+  const saw = trace.map((t) => `${t.step}@${rel(t.at)}`).join(' ');
   const stored = events
     .filter((e) => e.machine_id === id)
-    .map((e) => `${e.step}:${e.result}${e.kind === 'step' ? '' : `(${e.kind})`}`)
+    .map((e) => {
+      const kind = e.kind === 'step' ? '' : `(${e.kind})`;
+      const at = e.occurred_at === null ? '?' : rel(Date.parse(e.occurred_at));
+      const rec = e.recorded_at === undefined ? '' : `/${rel(Date.parse(e.recorded_at))}`;
+      return `${e.step}:${e.result}${kind}@${at}${rec}`;
+    })
     .join(' ');
-  return `${id} saw: ${saw}\n${id} stored: ${stored}`;
+  return `${id} saw (s after its first step): ${saw}\n${id} stored (@occurred/recorded): ${stored}`;
+}
+
+/** Events the fleet's agent holds undelivered, read from its own `/metrics` (through the uplink). */
+export async function agentOutbox(network: FleetNetwork): Promise<number> {
+  const res = await fetch(`http://${network.lab.uplink?.labAddress ?? ''}:5248/metrics`, {
+    signal: AbortSignal.timeout(5000),
+  });
+  return sampleValue(parsePrometheusText(await res.text()), 'ingot_outbox_events');
 }

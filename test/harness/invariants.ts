@@ -30,6 +30,8 @@ export interface StoredEvent {
   readonly message: string;
   readonly data: Readonly<Record<string, unknown>>;
   readonly occurred_at: string | null;
+  /** When the controller stored it. */
+  readonly recorded_at?: string;
 }
 
 /** A machine as `GET /api/v1/machines` returns it (the fields the checkers read). */
