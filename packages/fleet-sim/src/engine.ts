@@ -25,6 +25,7 @@ export interface EngineConfig {
   readonly ipxeRebootDelayMs: number;
   readonly maxBootsPerPowerOn: number;
   readonly stepDelayMs: number;
+  readonly rebootPostMs: number;
 }
 
 /** A command from the parent. */
@@ -57,6 +58,7 @@ export async function runEngine(config: EngineConfig): Promise<void> {
     ipxeRebootDelayMs: config.ipxeRebootDelayMs,
     maxBootsPerPowerOn: config.maxBootsPerPowerOn,
     stepDelayMs: config.stepDelayMs,
+    rebootPostMs: config.rebootPostMs,
     // The namespace routes the whole dynamic range to itself (AnyIP): every leased address is
     // already a local source address.
     claimAddress: () => Promise.resolve(),

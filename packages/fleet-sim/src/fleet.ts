@@ -40,6 +40,11 @@ export interface FleetOptions {
   readonly installerRetries?: InstallerRetries;
   /** Per installer step pause, to stretch deploys (default 0). */
   readonly stepDelayMs?: number;
+  /**
+   * Firmware POST time after the installer's reboot (default 3000 ms, a fast VM). Shorter races
+   * the controller's "boot the local disk" plan to the agent (see README, found by the e2e test).
+   */
+  readonly rebootPostMs?: number;
   /** DHCP retransmission as the firmware does it (default 2 s doubling to 8 s, 60 s in all). */
   readonly dhcp?: EngineConfig['dhcp'];
   readonly log?: (line: string) => void;
@@ -160,6 +165,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       ipxeRebootDelayMs: 10_000,
       maxBootsPerPowerOn: 5,
       stepDelayMs: options.stepDelayMs ?? 0,
+      rebootPostMs: options.rebootPostMs ?? 3000,
     });
     cleanups.push(() => engine.stop());
     log(`simulator ${engine.pid} up (BMC ${FLEET_SIM_ADDRESS}:${bmcPort})`);

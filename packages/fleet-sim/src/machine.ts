@@ -37,6 +37,11 @@ export interface MachineEnv {
   /** Network boots one power-on may try before the machine halts ("no bootable device"). */
   readonly maxBootsPerPowerOn: number;
   readonly stepDelayMs: number;
+  /**
+   * Firmware POST after a reboot, before the NIC's PXE ROM sends its first DHCPDISCOVER (QEMU
+   * with SeaBIOS takes 1–3 s, servers 10–60 s).
+   */
+  readonly rebootPostMs: number;
   /** Makes the leased address usable as a source address (no-op with an AnyIP route). */
   readonly claimAddress: (ip: string) => Promise<void>;
   readonly trace: (t: MachineTrace) => void;
@@ -119,6 +124,7 @@ export class SimMachine {
       try {
         const again = await this.#networkBoot(signal, boot);
         if (!again) return;
+        await sleep(this.#env.rebootPostMs, signal);
       } catch (e) {
         if (isAborted(signal)) return;
         if (e instanceof InstallerFailure) return this.#halt(e.message);
