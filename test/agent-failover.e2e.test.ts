@@ -34,9 +34,11 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
   };
   const controllers: ControllerProc[] = [];
   let agent: AgentProc | undefined;
+  let postgresUrl = '';
 
   beforeAll(async () => {
     const url = await postgres().createDatabase();
+    postgresUrl = url;
     const a = await startControllerProc({ dataDir: dirs.a.path, args: ['--db', url] });
     controllers.push(a);
     // One cluster: B gets A's secrets key (it seals the rack CA key) and admin key.
@@ -160,5 +162,26 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
     // not 502 for the dead controller).
     const meta = await fetch(`${started.url}/MAAS/metadata/latest/meta-data/`);
     expect(meta.status).toBe(401);
+
+    // The killed controller comes back (same data, same database) and the rack is revoked
+    // through it, not through the controller holding the session: that session is closed too.
+    const [httpPort, grpcPort] = [dead.url, dead.grpc].map((x) => Number(x.split(':').at(-1)));
+    const back = await startControllerProc({
+      dataDir: dead === a ? dirs.a.path : dirs.b.path,
+      httpPort,
+      grpcPort,
+      args: ['--db', postgresUrl],
+    });
+    controllers.push(back);
+    const racks = await api<{ id: string }[]>(back.url, back.adminKey, 'GET', '/api/v1/racks');
+    const rackId = racks.body[0]?.id ?? '';
+    expect((await sessionHolder(started)) ?? '').toBe(survivor.grpc);
+    const revoked = await api(back.url, back.adminKey, 'POST', `/api/v1/racks/${rackId}/revoke`);
+    expect(revoked.status).toBe(200);
+    await waitFor('the revoked rack to lose its session', async () =>
+      /^ingot_controller_session_up 0$/m.test(await (await fetch(`${started.url}/metrics`)).text())
+        ? true
+        : undefined,
+    );
   });
 });
