@@ -244,7 +244,7 @@ export async function startController(
       images,
       sshKeys,
       metadata,
-      allocationNotes: new AllocationNoteService({ store }),
+      allocationNotes: new AllocationNoteService({ store, bus, clock }),
       store,
       clock,
       heartbeatIntervalMs,

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_IMAGE, readJson } from '../testing/index.ts';
 import { createServiceFixture } from '../testing/service-fixture.ts';
 import { createTestApi } from '../testing/create-test-api.ts';
+import { maasRequest } from './maas/maas-test-client.ts';
 import {
   useMachineApiScenario,
   type As,
@@ -370,5 +371,42 @@ describe('GET /api/v1/events?kind=audit', () => {
     );
     expect(new Set(both.map((e) => e.kind))).toEqual(new Set(['audit', 'transition']));
     expect((await s.call('GET', '/api/v1/events?kind=secrets')).status).toBe(400);
+  });
+});
+
+describe('audit events for MAAS API writes', () => {
+  const maasCases: [string, (t: MachineApiScenario) => string, [string, string][], string][] = [
+    [
+      'allocate with agent_name',
+      () => 'machines/?op=allocate',
+      [
+        ['name', 'ready-1'],
+        ['agent_name', 'juju'],
+      ],
+      'notes.agent-name',
+    ],
+    [
+      'set_owner_data',
+      (t) => `machines/${t.mine.id}/?op=set_owner_data`,
+      [['juju-model', 'm1']],
+      'notes.owner-data',
+    ],
+    [
+      'deploy',
+      (t) => `machines/${t.mine.id}/?op=deploy`,
+      [['distro_series', 'bookworm']],
+      'deploy',
+    ],
+    ['release', (t) => `machines/${t.mine.id}/?op=release`, [], 'release'],
+    ['power_on', (t) => `machines/${t.mine.id}/?op=power_on`, [], 'power.request'],
+    ['lock', (t) => `machines/${t.mine.id}/?op=lock`, [], 'lock'],
+  ];
+
+  it.each(maasCases)('%s stores an event naming the caller', async (_name, path, form, step) => {
+    const before = (await s.f.store.listEvents({ limit: 100_000 })).at(-1)?.seq ?? 0;
+    const res = await maasRequest(s.api, 'POST', path(s), { key: s.alice.apiKey, form });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const events = (await s.f.store.listEvents({ limit: 100_000 })).filter((e) => e.seq > before);
+    expect(events.filter((e) => e.actor === 'user:alice').map((e) => e.step)).toContain(step);
   });
 });

@@ -43,7 +43,11 @@ export function createTestApi(fixture: ServiceFixture, options: TestApiOptions =
       images: fixture.images,
       sshKeys: fixture.sshKeys,
       metadata: fixture.metadata,
-      allocationNotes: new AllocationNoteService({ store: fixture.store }),
+      allocationNotes: new AllocationNoteService({
+        store: fixture.store,
+        bus: fixture.bus,
+        clock: fixture.clock,
+      }),
       store: fixture.store,
       clock: fixture.clock,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
