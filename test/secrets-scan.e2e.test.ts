@@ -129,6 +129,13 @@ describe('secrets scan', () => {
     expect(rackSecret, 'the rack secret in agent.db').toBeDefined();
     secrets['rack secret'] = rackSecret ?? '';
     agentHolds.add('rack secret');
+    // The rack's private key (mutual TLS): on the agent only, in DATA/tls/rack.key.
+    const rackKeyLines = readFileSync(join(site.agentDir, 'tls', 'rack.key'), 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Za-z0-9+/=]{40,}$/.test(line));
+    expect(rackKeyLines.length).toBeGreaterThan(0);
+    secrets['rack private key'] = rackKeyLines[0] ?? '';
+    agentHolds.add('rack private key');
 
     // A machine with a BMC password; its BMC refuses connections on loopback.
     const bmc = {
