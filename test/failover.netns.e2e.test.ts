@@ -111,6 +111,12 @@ describe.skipIf(!postgresAvailable)('failover: two controllers, one agent', () =
         `failover: killed at +${((killedAt - t0) / 1000).toFixed(1)} s\n` +
           `${explainMachine(fleet, stored.events, first)}\n`,
       );
+      // The agent's warnings and errors (session moves, refused sends …), for whoever debugs it.
+      const agentLog = fleet.agent
+        .output()
+        .split('\n')
+        .filter((l) => /"level":"(warn|error)"/.test(l));
+      process.stdout.write(`failover: agent log\n${agentLog.slice(0, 40).join('\n')}\n`);
     }
     expect(report.violations).toEqual([]);
     // Every machine's installer steps are there once each, as the simulator made them.
