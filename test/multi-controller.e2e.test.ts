@@ -248,6 +248,10 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       60_000,
     );
     expect(failed.status_message).toMatch(/^Timed out in deploying/);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    expect(metrics).toMatch(/^ingot_cluster_leader 1$/m);
+    expect(metrics).toMatch(/^ingot_cluster_listening 1$/m);
+    expect(metrics).toMatch(/^ingot_controller_info\{instance="a-[0-9a-f]{8}",name="a"\} 1$/m);
   }, 120_000);
 
   it('a controller joining the database writes no admin.key and says how to get one', async () => {

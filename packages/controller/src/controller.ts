@@ -233,6 +233,12 @@ export async function startController(
     bus,
     store,
     rackSessions: () => rackServer.connectedRacks().length,
+    cluster: {
+      instanceId: instance.id,
+      name: instance.name,
+      isLeader: () => cluster.leadership.isLeader(),
+      listening: () => cluster.signals.connected(),
+    },
   });
 
   const api = createApi(

@@ -197,6 +197,7 @@ export async function startPostgresSignals(
       return () => listeners.delete(l);
     },
     listenerPid: () => listener?.pid,
+    connected: () => listener !== undefined,
     async close() {
       closed = true;
       clearTimeout(retryTimer);

@@ -32,6 +32,8 @@ export type ClusterMessage = ClusterSignal | { readonly kind: 'resync' };
 export interface ClusterSignals {
   /** Sends `signal` to every controller, this one included (this one at once). Never throws. */
   publish(signal: ClusterSignal): void;
+  /** Whether signals from other controllers can arrive now (always, for one alone). */
+  connected(): boolean;
   /** Calls `listener` for every signal and resync; returns the unsubscribe function. */
   subscribe(listener: (message: ClusterMessage) => void): () => void;
   close(): Promise<void>;
@@ -71,6 +73,7 @@ export function createSignalHub(onError: (e: unknown) => void = () => undefined)
         publish(signal) {
           for (const member of [...members]) deliver([...member], signal, onError);
         },
+        connected: () => members.has(listeners),
         subscribe(listener) {
           listeners.add(listener);
           return () => listeners.delete(listener);

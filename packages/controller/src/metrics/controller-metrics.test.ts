@@ -56,6 +56,31 @@ function setup(statuses: MachineStatus[] = []) {
 }
 
 describe('controller metrics', () => {
+  it('names this controller and shows whether it leads and hears the cluster', async () => {
+    const state = { leader: false, listening: true };
+    const metrics = createControllerMetrics({
+      bus: createMemoryEventBus(),
+      store: { countMachinesByStatus: () => Promise.resolve(new Map()) },
+      rackSessions: () => 0,
+      cluster: {
+        instanceId: 'ctl-a-0123abcd',
+        name: 'ctl-a',
+        isLeader: () => state.leader,
+        listening: () => state.listening,
+      },
+    });
+    let text = await metrics.render();
+    expect(text).toContain('ingot_controller_info{instance="ctl-a-0123abcd",name="ctl-a"} 1');
+    expect(text).toMatch(/^ingot_cluster_leader 0$/m);
+    expect(text).toMatch(/^ingot_cluster_listening 1$/m);
+    state.leader = true;
+    state.listening = false;
+    text = await metrics.render();
+    expect(text).toMatch(/^ingot_cluster_leader 1$/m);
+    expect(text).toMatch(/^ingot_cluster_listening 0$/m);
+    metrics.close();
+  });
+
   it('renders machine counts by status and rack sessions when scraped', async () => {
     const { metrics, setSessions } = setup(['ready', 'ready', 'deployed']);
     expect(metrics.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');

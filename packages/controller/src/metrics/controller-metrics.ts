@@ -28,6 +28,15 @@ export interface ControllerMetricsDeps {
   readonly store: Pick<Store, 'countMachinesByStatus'>;
   /** Rack agents with an open session on this controller. */
   readonly rackSessions: () => number;
+  /** This controller among several on one database (`cluster/`); absent in tests. */
+  readonly cluster?:
+    | {
+        readonly instanceId: string;
+        readonly name: string;
+        isLeader(): boolean;
+        listening(): boolean;
+      }
+    | undefined;
 }
 
 /** The controller's metrics. */
@@ -69,6 +78,31 @@ export function createControllerMetrics(deps: ControllerMetricsDeps): Controller
       this.set(deps.rackSessions());
     },
   });
+  const cluster = deps.cluster;
+  if (cluster !== undefined) {
+    new Gauge({
+      name: 'ingot_controller_info',
+      help: 'This controller: its instance id (new on every start) and name (--name).',
+      labelNames: ['instance', 'name'] as const,
+      registers,
+    }).set({ instance: cluster.instanceId, name: cluster.name }, 1);
+    new Gauge({
+      name: 'ingot_cluster_leader',
+      help: '1 while this controller leads the cluster (runs the deadline sweeper), else 0.',
+      registers,
+      collect() {
+        this.set(cluster.isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ingot_cluster_listening',
+      help: '1 while signals from the other controllers reach this one (PostgreSQL LISTEN), else 0.',
+      registers,
+      collect() {
+        this.set(cluster.listening() ? 1 : 0);
+      },
+    });
+  }
   const httpRequests = new Counter({
     name: 'ingot_http_requests_total',
     help: 'HTTP requests answered, by method, matched route and status code.',
