@@ -156,6 +156,8 @@ export interface ChaosResult {
   readonly report: InvariantReport;
   readonly actions: readonly PerformedAction[];
   readonly outcomes: Readonly<Record<string, number>>;
+  /** Why machines failed: status message → count. */
+  readonly failures: Readonly<Record<string, number>>;
   readonly summary: string;
   readonly elapsedMs: number;
   /** For the first machine with a violation (fleet machines): what it saw, what was stored. */
@@ -287,7 +289,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       { onceSteps: ['power.on'], onceTransitions: true },
     );
     const outcomes: Record<string, number> = {};
-    for (const m of stored.machines) outcomes[m.status] = (outcomes[m.status] ?? 0) + 1;
+    const failures: Record<string, number> = {};
+    for (const m of stored.machines) {
+      outcomes[m.status] = (outcomes[m.status] ?? 0) + 1;
+      if (!m.status.startsWith('failed_')) continue;
+      // Machine-specific parts (paths, addresses, numbers) folded so equal causes group.
+      const reason = m.status_message.replace(/[0-9a-f]{16,}|\d+(\.\d+)*/g, '…').slice(0, 160);
+      failures[reason] = (failures[reason] ?? 0) + 1;
+    }
     const first = report.violations.find((v) => v.machineId !== null)?.machineId;
     const explanation =
       first === undefined || first === null ? undefined : site.explain?.(stored.events, first);
@@ -295,6 +304,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       report,
       actions,
       outcomes,
+      failures,
       summary: summaryLine(report),
       elapsedMs: Date.now() - started,
       ...(explanation === undefined ? {} : { explanation }),
@@ -317,6 +327,9 @@ export function chaosReport(result: ChaosResult): string[] {
       .map(([s, n]) => `${s} ${String(n)}`)
       .join(', ')} in ${(result.elapsedMs / 1000).toFixed(1)} s`,
   ];
+  for (const [reason, n] of Object.entries(result.failures).sort((a, b) => b[1] - a[1])) {
+    lines.push(`  failed ×${String(n)}: ${reason}`);
+  }
   for (const v of result.report.violations.slice(0, 40)) {
     lines.push(`  ${v.invariant}: ${v.machineId ?? '-'} ${v.detail}`);
   }
