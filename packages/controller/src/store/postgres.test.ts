@@ -89,6 +89,28 @@ describe.skipIf(!postgresTestsEnabled())('PostgreSQL store', () => {
     }
   });
 
+  it('allocating a machine whose row another write holds waits for it instead of answering "no match"', async () => {
+    const url = await server.server().createDatabase();
+    const store = await openPostgresStore(url, { maxConnections: 2 });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await store.insertMachine(newMachine({ id: 'm1', hostname: 'node-1' }));
+      // A power observation (or any other write) on the machine, not yet committed.
+      await holder.query('begin');
+      await holder.query("update machines set updated_at = updated_at + 1 where id = 'm1'");
+      const allocating = store.allocateMachine({ name: 'node-1' }, 'user-1', T0, 'allocated');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.query('commit');
+      const got = await allocating;
+      expect(got?.id).toBe('m1');
+      expect(got?.ownerId).toBe('user-1');
+    } finally {
+      await holder.end();
+      await store.close();
+    }
+  });
+
   it('a reader following events by seq misses none while two controllers append concurrently', async () => {
     const url = await server.server().createDatabase();
     const [a, b, reader] = await Promise.all([

@@ -4,7 +4,7 @@
  * the two branch on `dialect` (TOOLCHAIN.md: the SQLite allocation statement double-allocates on
  * PostgreSQL, and `FOR UPDATE SKIP LOCKED` is a syntax error in SQLite).
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
 import type { MachineStatus } from '../domain/machine/lifecycle.ts';
 import type { AllocationConstraints, Machine } from '../domain/machine/machine.ts';
@@ -251,24 +251,33 @@ export class SqlStore implements Store {
     toStatus: MachineStatus,
   ): Promise<Machine | undefined> {
     const candidate = allocationCandidate(this.#db, constraints);
+    const attempt = async (
+      picked: typeof candidate,
+    ): Promise<Selectable<Database['machines']> | undefined> =>
+      this.#db
+        .updateTable('machines')
+        .set({
+          status: toStatus,
+          owner_id: ownerId,
+          version: sql<number>`version + 1`,
+          updated_at: nowMs,
+        })
+        .where('id', '=', (eb) => eb.selectFrom(picked.as('candidate')).select('candidate.id'))
+        .where('status', '=', 'ready')
+        .returningAll()
+        .executeTakeFirst();
     // SQLite runs one writer at a time, so a single UPDATE … WHERE id = (SELECT … LIMIT 1) is
     // atomic. PostgreSQL evaluates the subquery against a snapshot: two sessions can pick the same
     // row; without the status re-check both take it (measured: 81 double allocations in 1,000),
     // with it the loser allocates nothing while other machines are free. There, lock the
-    // candidate row and skip rows others hold.
-    const picked = this.#dialect === 'postgres' ? candidate.forUpdate().skipLocked() : candidate;
-    const row = await this.#db
-      .updateTable('machines')
-      .set({
-        status: toStatus,
-        owner_id: ownerId,
-        version: sql<number>`version + 1`,
-        updated_at: nowMs,
-      })
-      .where('id', '=', (eb) => eb.selectFrom(picked.as('candidate')).select('candidate.id'))
-      .where('status', '=', 'ready')
-      .returningAll()
-      .executeTakeFirst();
+    // candidate row and skip rows others hold. Skipping alone answers "no match" when the only
+    // matching rows are held by some other write (a power observation on the machine asked for
+    // by name): then wait for the lock once; the status re-check keeps that correct.
+    const row =
+      this.#dialect === 'postgres'
+        ? ((await attempt(candidate.forUpdate().skipLocked())) ??
+          (await attempt(candidate.forUpdate())))
+        : await attempt(candidate);
     if (row === undefined) return undefined;
     return (await this.#hydrate([row]))[0];
   }
@@ -295,7 +304,26 @@ export class SqlStore implements Store {
 
   async appendEvents(events: readonly NewEvent[], nowMs: number): Promise<EventRecord[]> {
     if (this.#dialect === 'sqlite') return eventLog.appendEvents(this.#db, events, nowMs);
+    if (events.length === 0) return [];
     return this.#transaction(async (tx) => {
+      // Lock order: the rows of the machines these events are about, then the event log. A
+      // transaction that appends and then updates the machine (rack events, metadata reports
+      // with an id) otherwise holds the log while waiting for the row, against one that updated
+      // the row and waits for the log: a deadlock, found only after deadlock_timeout, and
+      // retried until it loses again (issue 7 failover: the survivor's rack session stalled
+      // for minutes behind its retried event batches).
+      const machineIds = [
+        ...new Set(events.flatMap((e) => (e.machineId === null ? [] : [e.machineId]))),
+      ].sort();
+      if (machineIds.length > 0) {
+        await tx.#db
+          .selectFrom('machines')
+          .select('id')
+          .where('id', 'in', machineIds)
+          .orderBy('id')
+          .forNoKeyUpdate()
+          .execute();
+      }
       await lockEventLog(tx.#db);
       return eventLog.appendEvents(tx.#db, events, nowMs);
     });
