@@ -96,7 +96,7 @@ describe.skipIf(!postgresAvailable)('failover: two controllers, one agent', () =
     const stored = await readStored(survivor.url, cluster.adminKey);
     const report = checkRun(
       { machines: stored.machines, events: stored.events, sims: fleetSims(fleet), grants: [] },
-      { onceSteps: ['power.on'], onceTransitions: true },
+      { onceSteps: ['power.on:succeeded'], onceTransitions: true },
     );
     process.stdout.write(
       `failover: ${String(MACHINES)} deploys, controller ${String(holder)} (pid ${String(killedPid)}) ` +

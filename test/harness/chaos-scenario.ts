@@ -286,7 +286,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         sims: driver.timelines(),
         grants,
       },
-      { onceSteps: ['power.on'], onceTransitions: true },
+      { onceSteps: ['power.on:succeeded'], onceTransitions: true },
     );
     const outcomes: Record<string, number> = {};
     const failures: Record<string, number> = {};

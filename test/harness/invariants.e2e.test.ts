@@ -191,6 +191,21 @@ describe('checkEvents', () => {
       ),
     ).toEqual(['duplicated']);
   });
+  it('a once-step may name its result: an attempt started again is not a duplicate', () => {
+    const { events, sim } = cleanRun();
+    const again = [
+      ...events,
+      ev({ id: 'p0', step: 'power.on', result: 'started' }),
+      ev({ id: 'p00', step: 'power.on', result: 'started' }),
+    ];
+    const succeededOnce = { onceSteps: ['power.on:succeeded'], onceTransitions: true };
+    expect(checkEvents(again, [sim], succeededOnce)).toEqual([]);
+    expect(checkEvents(again, [sim], ONCE).map((x) => x.invariant)).toEqual(['duplicated']);
+    const twice = [...again, ev({ id: 'p2', step: 'power.on' })];
+    expect(checkEvents(twice, [sim], succeededOnce).map((x) => x.invariant)).toEqual([
+      'duplicated',
+    ]);
+  });
   it('a step the machine made twice may be stored twice', () => {
     const { events, sim } = cleanRun();
     const again = { step: 'boot.kernel', result: 'succeeded', ids: ['a9'], acknowledged: true };

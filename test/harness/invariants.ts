@@ -141,8 +141,9 @@ function countBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string
 /** Options of {@link checkEvents}. */
 export interface EventCheckOptions {
   /**
-   * Steps the flow makes once per machine whatever the simulator saw (e.g. `power.on` for a
-   * deploy): stored more than once is a duplicate.
+   * Steps the flow makes once per machine whatever the simulator saw, as `step` (any result) or
+   * `step:result` (e.g. `power.on:succeeded`: an attempt cut short by a kill may start again, but
+   * the machine is powered on once): stored more than once is a duplicate.
    */
   readonly onceSteps?: readonly string[];
   /** Lifecycle transitions (`from→to`) happen at most once per machine in this run. */
@@ -228,7 +229,7 @@ export function checkEvents(
 
   const once = new Set(options.onceSteps ?? []);
   const perMachine = countBy(
-    rackSteps.filter((e) => once.has(e.step)),
+    rackSteps.filter((e) => once.has(e.step) || once.has(`${e.step}:${e.result}`)),
     (e) => key(e.machine_id, e.step, e.result),
   );
   for (const [k, n] of perMachine) {
