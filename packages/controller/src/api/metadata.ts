@@ -16,6 +16,7 @@ import type { AuthLimiter } from '../app/auth-limiter.ts';
 import { authenticateMetadataToken } from '../app/auth-limiter-credentials.ts';
 import { metadataSource, tooManyAttempts } from './auth-limit.ts';
 import type { DomainError } from '../domain/errors.ts';
+import { REPORT_ID_PATTERN } from '../domain/metadata/reporting.ts';
 import { decodeOAuthHeader } from './oauth-header.ts';
 import { problem, problemFor, type Problem } from './problem.ts';
 
@@ -53,6 +54,10 @@ const Facts = z.object({
 
 // Loose objects: cloud-init may add fields; what Ingot reads is checked.
 const Report = z.looseObject({
+  id: z
+    .string()
+    .regex(REPORT_ID_PATTERN, 'a report id is 1–128 characters of A–Z a–z 0–9 . _ : -')
+    .optional(),
   event_type: z.enum(['start', 'finish']),
   origin: z.string().max(255).default(''),
   name: z.string().min(1).max(255),
@@ -252,6 +257,7 @@ export function createMetadataApi(
       auth.caller,
       c.req.param('machineId'),
       {
+        id: e.id,
         eventType: e.event_type,
         origin: e.origin,
         name: e.name,

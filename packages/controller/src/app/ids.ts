@@ -36,3 +36,20 @@ export function secretMatches(secret: string, storedHash: string): boolean {
   const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * The event id a machine's report with client id `reportId` is stored under: a UUID (version 8,
+ * RFC 9562 §5.8) made of SHA-256 over a fixed label, the machine id and the report id. The same
+ * pair always gives the same id, so a resent report hits the events table's unique id; another
+ * machine's report with the same client id gets another id, so no machine can suppress another's
+ * reports (or a rack's events, whose ids the agent draws at random).
+ */
+export function reportEventId(machineId: string, reportId: string): string {
+  const hash = createHash('sha256')
+    .update(`ingot-metadata-report\0${machineId}\0${reportId}`)
+    .digest();
+  hash[6] = ((hash[6] ?? 0) & 0x0f) | 0x80; // version 8
+  hash[8] = ((hash[8] ?? 0) & 0x3f) | 0x80; // variant 10
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

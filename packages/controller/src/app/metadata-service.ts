@@ -7,7 +7,7 @@
 import { impliedAction } from '../domain/machine/orchestration.ts';
 import { err, ok, type Clock, type Result } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
-import type { NewEvent } from '../domain/event.ts';
+import type { EventRecord, NewEvent } from '../domain/event.ts';
 import { COMMISSIONING_IMAGE, type BootResource } from '../domain/image/boot-resource.ts';
 import type { MachineAction } from '../domain/machine/lifecycle.ts';
 import type { Machine } from '../domain/machine/machine.ts';
@@ -25,7 +25,7 @@ import {
 } from '../domain/metadata/reporting.ts';
 import { formatMetadataToken, tokenValidIn } from '../domain/metadata/token.ts';
 import { actorName, type Actor } from './actor.ts';
-import { secretMatches, uuid } from './ids.ts';
+import { reportEventId, secretMatches, uuid } from './ids.ts';
 import type { SecretBox } from './secret-box.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
 import { retryMachineWrite, type MachineWrite } from './retry-machine-write.ts';
@@ -229,7 +229,8 @@ export class MetadataService {
           ? Math.round(event.timestamp * 1000)
           : undefined,
     };
-    const done = await this.#record(machineId, step, (m) =>
+    if (event.id !== undefined) data.report_id = event.id;
+    const done = await this.#record(machineId, { ...step, reportId: event.id }, (m) =>
       impliedAction(m, { step: event.name, result }),
     );
     return done.ok ? ok(undefined) : done;
@@ -251,13 +252,15 @@ export class MetadataService {
       readonly message: string;
       readonly data: Record<string, unknown>;
       readonly occurredAtMs?: number | undefined;
+      /** The client's report id: stored once per machine (see `report`). */
+      readonly reportId?: string | undefined;
     },
     actionFor: (machine: Machine) => MachineAction | undefined,
   ): Promise<Result<Machine, DomainError>> {
     const actor = this.#actor(machineId);
     return retryMachineWrite(this.#d, machineId, actor, async (machine, tx, now) => {
       const event: NewEvent = {
-        id: uuid(),
+        id: step.reportId === undefined ? uuid() : reportEventId(machineId, step.reportId),
         kind: 'step',
         machineId,
         rackId: machine.rackId,
@@ -276,11 +279,27 @@ export class MetadataService {
         message: step.message,
         atMs: event.occurredAtMs,
       };
+      // A report with an id claims it first, through the events table's unique id: of two
+      // deliveries (a retry, or two controllers at once) exactly one inserts the row; the other
+      // changes nothing and is acknowledged the same. On PostgreSQL the loser waits for the
+      // winner's commit and then conflicts (or aborts with 40001 and runs again, seeing it).
+      // Should the rest of the attempt go stale, the claim is rolled back with it.
+      let appended: readonly EventRecord[] = [];
+      if (step.reportId !== undefined) {
+        appended = await tx.appendEvents([event], now);
+        if (appended.length === 0) return ok({ machine, events: [], racksToNotify: [] });
+      }
+      const claimed = appended.length > 0;
       const action = actionFor(machine);
       if (action === undefined) {
         const updated = await tx.updateMachine(machineId, machine.version, { lastStep }, now);
         if (updated === undefined) return err({ kind: 'stale', machineId });
-        return ok({ machine: updated, events: [event], racksToNotify: [] });
+        return ok({
+          machine: updated,
+          events: claimed ? [] : [event],
+          racksToNotify: [],
+          appended,
+        });
       }
       const failed = step.result === 'failed';
       const outcome = await runTransition(
@@ -308,7 +327,8 @@ export class MetadataService {
       if (!outcome.ok) return outcome;
       const write: MachineWrite = {
         ...outcome.value,
-        events: [event, ...outcome.value.events],
+        events: claimed ? outcome.value.events : [event, ...outcome.value.events],
+        appended,
       };
       return ok(write);
     });

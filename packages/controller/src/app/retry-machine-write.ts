@@ -18,7 +18,15 @@ export interface MachineWrite {
   readonly machine: Machine;
   readonly events: NewEvent[];
   readonly racksToNotify: string[];
+  /**
+   * Events the attempt appended itself (to claim an id before changing anything, as a metadata
+   * report with an id does); published with `events` after the commit.
+   */
+  readonly appended?: readonly EventRecord[];
 }
+
+/** Thrown inside the transaction to roll back a stale attempt (whatever it wrote before). */
+class StaleAttempt extends Error {}
 
 /**
  * One attempt: checks and changes `machine` inside transaction `tx`. Returns `stale` (from a
@@ -53,24 +61,34 @@ export async function retryMachineWrite(
 ): Promise<Result<Machine, DomainError>> {
   for (let tries = 0; tries < MAX_CAS_RETRIES; tries++) {
     const now = deps.clock.now();
-    const outcome = await deps.store.transaction(async (tx) => {
-      const machine = await tx.getMachine(id);
-      if (
-        machine === undefined ||
-        (actor.kind === 'user' && !maySee(actor.user, machine.ownerId))
-      ) {
-        return {
-          result: err<DomainError>({ kind: 'not-found', entity: 'machine', id }),
-          stored: [] as EventRecord[],
-        };
-      }
-      const result = await attempt(machine, tx, now);
-      if (!result.ok) return { result, stored: [] as EventRecord[] };
-      const stored = await tx.appendEvents(result.value.events, now);
-      return { result, stored };
-    });
+    const outcome = await deps.store
+      .transaction(async (tx) => {
+        const machine = await tx.getMachine(id);
+        if (
+          machine === undefined ||
+          (actor.kind === 'user' && !maySee(actor.user, machine.ownerId))
+        ) {
+          return {
+            result: err<DomainError>({ kind: 'not-found', entity: 'machine', id }),
+            stored: [] as EventRecord[],
+          };
+        }
+        const result = await attempt(machine, tx, now);
+        // Stale: roll back what the attempt wrote before it found out, and run it again.
+        if (!result.ok && result.error.kind === 'stale') throw new StaleAttempt();
+        if (!result.ok) return { result, stored: [] as EventRecord[] };
+        const stored = [
+          ...(result.value.appended ?? []),
+          ...(await tx.appendEvents(result.value.events, now)),
+        ];
+        return { result, stored };
+      })
+      .catch((e: unknown) => {
+        if (e instanceof StaleAttempt) return undefined;
+        throw e;
+      });
+    if (outcome === undefined) continue;
     const { result, stored } = outcome;
-    if (!result.ok && result.error.kind === 'stale') continue;
     if (!result.ok) return result;
     deps.bus.publish(stored);
     for (const rackId of result.value.racksToNotify) deps.racks.commandsQueued(rackId);

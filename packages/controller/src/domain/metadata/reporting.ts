@@ -5,8 +5,20 @@
  */
 import type { StepResult } from '@ingot/common';
 
+/**
+ * What a client-chosen report id may be (deploy-contract.md "Report ids"): 1–128 characters of
+ * `A–Z a–z 0–9 . _ : -` (a UUID fits). Longer or other characters are refused with a 400.
+ */
+export const REPORT_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
 /** A reporting event as posted (already validated). */
 export interface ReportingEvent {
+  /**
+   * The client's id of this report ({@link REPORT_ID_PATTERN}), the same on every retry of it:
+   * a second report with an id already stored for the machine changes nothing. Absent (cloud-init's
+   * webhook reporter): every report is stored.
+   */
+  readonly id?: string | undefined;
   readonly eventType: 'start' | 'finish';
   readonly origin: string;
   /** The step, e.g. `install.storage` or cloud-init's `init-network/config-ssh`. */
