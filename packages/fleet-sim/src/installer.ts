@@ -145,7 +145,11 @@ export class Installer {
     progress?: { done: number; total: number },
     origin = 'ingot-installer',
   ): Promise<void> {
+    // A fresh report id per event, the same on every retry of it (as the real post_event): the
+    // controller stores a resent report once (deploy-contract.md "Report ids").
+    const id = randomUUID();
     const body: Record<string, unknown> = {
+      id,
       event_type: type,
       origin,
       name,
@@ -169,11 +173,11 @@ export class Installer {
         signal: this.#s.signal,
         onRetry: (why) => this.#trace('retry', { what: `POST status ${name}`, why }),
       });
-      this.#trace(`event:${name}:${result === '' ? 'start' : result}`);
+      this.#trace(`event:${name}:${result === '' ? 'start' : result}`, { id });
     } catch (e) {
       if (this.#s.signal.aborted) throw e;
       this.#say(`could not post ${type} ${name} ${result} to the metadata service`);
-      this.#trace('event-lost', { name, type, result });
+      this.#trace('event-lost', { name, type, result, id });
     }
   }
 
