@@ -47,17 +47,21 @@ post_metadata() {
 
 # post_event TYPE NAME RESULT DESCRIPTION [DONE TOTAL]: one reporting event. RESULT is empty for
 # start events. A FAIL event carries the log's tail (base64) in `files`. Never fails the caller:
-# reporting must not turn a good install into a failed one.
+# reporting must not turn a good install into a failed one. Each event carries a fresh `id`
+# (a random UUID) in its body, so curl's retries resend the same id and the controller stores
+# an event it had already committed (before the connection broke) only once.
 post_event() {
   _files='[]'
+  _id=$(cat /proc/sys/kernel/random/uuid 2>/dev/null) || _id=''
   if [ "$3" = FAIL ]; then
     _files=$(tail -c 8192 "$LOG" | base64 -w0 | jq -Rc '[{path: "installer.log", encoding: "base64", content: .}]')
   fi
   if ! jq -cn --arg type "$1" --arg name "$2" --arg result "$3" --arg description "$4" \
-    --arg done "${5:-}" --arg total "${6:-}" --argjson files "$_files" \
+    --arg done "${5:-}" --arg total "${6:-}" --argjson files "$_files" --arg id "$_id" \
     --argjson timestamp "$(date +%s.%3N)" '
     {event_type: $type, origin: "ingot-installer", name: $name, description: $description,
      timestamp: $timestamp}
+    + (if $id == "" then {} else {id: $id} end)
     + (if $result == "" then {} else {result: $result} end)
     + (if $done == "" then {} else {progress: {done: ($done | tonumber), total: ($total | tonumber)}} end)
     + (if $files == [] then {} else {files: $files} end)' |
