@@ -4,7 +4,7 @@
  * the two branch on `dialect` (TOOLCHAIN.md: the SQLite allocation statement double-allocates on
  * PostgreSQL, and `FOR UPDATE SKIP LOCKED` is a syntax error in SQLite).
  */
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
 import type { MachineStatus } from '../domain/machine/lifecycle.ts';
 import type { AllocationConstraints, Machine } from '../domain/machine/machine.ts';
@@ -13,7 +13,8 @@ import type { ApiKeyRecord, User } from '../domain/user.ts';
 import type { EventFilter, MachineFilter, MachinePatch, NewMachine, Store } from '../app/ports.ts';
 import type { Dialect } from './migrations/index.ts';
 import type { Database } from './schema.ts';
-import { allocationCandidate } from './sql-allocation.ts';
+import { allocateRow } from './sql-allocation.ts';
+import { hydrateMachines, writeMacsAndTags } from './sql-machine-rows.ts';
 import { lockEventLog, retryTransaction } from './postgres-retry.ts';
 import * as accounts from './sql-accounts.ts';
 import * as passwords from './sql-passwords.ts';
@@ -32,7 +33,7 @@ import type { AllocationNotes } from '../domain/machine/allocation-notes.ts';
 import * as notes from './sql-allocation-notes.ts';
 import type { BootResource } from '../domain/image/boot-resource.ts';
 import type { Reservation, Subnet } from '../domain/network/subnet.ts';
-import { machineColumns, machineFromRow } from './rows.ts';
+import { machineColumns } from './rows.ts';
 
 /** A `Store` on a Kysely database of either dialect. */
 export class SqlStore implements Store {
@@ -103,51 +104,11 @@ export class SqlStore implements Store {
     macs: readonly string[] | undefined,
     tags: readonly string[] | undefined,
   ): Promise<void> {
-    if (macs !== undefined) {
-      await this.#db.deleteFrom('machine_macs').where('machine_id', '=', id).execute();
-      if (macs.length > 0) {
-        await this.#db
-          .insertInto('machine_macs')
-          .values(macs.map((mac) => ({ mac, machine_id: id })))
-          .execute();
-      }
-    }
-    if (tags !== undefined) {
-      await this.#db.deleteFrom('machine_tags').where('machine_id', '=', id).execute();
-      const unique = [...new Set(tags)];
-      if (unique.length > 0) {
-        await this.#db
-          .insertInto('machine_tags')
-          .values(unique.map((tag) => ({ tag, machine_id: id })))
-          .execute();
-      }
-    }
+    await writeMacsAndTags(this.#db, id, macs, tags);
   }
 
   async #hydrate(rows: Database['machines'][]): Promise<Machine[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((r) => r.id);
-    const macs = new Map<string, string[]>();
-    const tags = new Map<string, string[]>();
-    // Chunk the IN lists: SQLite limits bound parameters per statement.
-    for (let i = 0; i < ids.length; i += 900) {
-      const chunk = ids.slice(i, i + 900);
-      for (const r of await this.#db
-        .selectFrom('machine_macs')
-        .selectAll()
-        .where('machine_id', 'in', chunk)
-        .execute()) {
-        macs.set(r.machine_id, [...(macs.get(r.machine_id) ?? []), r.mac]);
-      }
-      for (const r of await this.#db
-        .selectFrom('machine_tags')
-        .selectAll()
-        .where('machine_id', 'in', chunk)
-        .execute()) {
-        tags.set(r.machine_id, [...(tags.get(r.machine_id) ?? []), r.tag]);
-      }
-    }
-    return rows.map((r) => machineFromRow(r, macs.get(r.id) ?? [], tags.get(r.id) ?? []));
+    return hydrateMachines(this.#db, rows);
   }
 
   async getMachine(id: string): Promise<Machine | undefined> {
@@ -250,34 +211,7 @@ export class SqlStore implements Store {
     nowMs: number,
     toStatus: MachineStatus,
   ): Promise<Machine | undefined> {
-    const candidate = allocationCandidate(this.#db, constraints);
-    const attempt = async (
-      picked: typeof candidate,
-    ): Promise<Selectable<Database['machines']> | undefined> =>
-      this.#db
-        .updateTable('machines')
-        .set({
-          status: toStatus,
-          owner_id: ownerId,
-          version: sql<number>`version + 1`,
-          updated_at: nowMs,
-        })
-        .where('id', '=', (eb) => eb.selectFrom(picked.as('candidate')).select('candidate.id'))
-        .where('status', '=', 'ready')
-        .returningAll()
-        .executeTakeFirst();
-    // SQLite runs one writer at a time, so a single UPDATE … WHERE id = (SELECT … LIMIT 1) is
-    // atomic. PostgreSQL evaluates the subquery against a snapshot: two sessions can pick the same
-    // row; without the status re-check both take it (measured: 81 double allocations in 1,000),
-    // with it the loser allocates nothing while other machines are free. There, lock the
-    // candidate row and skip rows others hold. Skipping alone answers "no match" when the only
-    // matching rows are held by some other write (a power observation on the machine asked for
-    // by name): then wait for the lock once; the status re-check keeps that correct.
-    const row =
-      this.#dialect === 'postgres'
-        ? ((await attempt(candidate.forUpdate().skipLocked())) ??
-          (await attempt(candidate.forUpdate())))
-        : await attempt(candidate);
+    const row = await allocateRow(this.#db, this.#dialect, constraints, ownerId, nowMs, toStatus);
     if (row === undefined) return undefined;
     return (await this.#hydrate([row]))[0];
   }
