@@ -28,6 +28,7 @@ import { authenticateRackSecret, registerRack } from '../app/auth-limiter-creden
 import { peerAddress, tooManyAttempts } from './auth-limit.ts';
 import type { RackAuthority } from '../pki/authority.ts';
 import { rackServerCredentials, sessionPeer } from './rack-tls.ts';
+import { SessionCommands } from './session-commands.ts';
 import {
   commandToProto,
   healthFromProto,
@@ -93,13 +94,13 @@ class Session {
   readonly #racks: RackService;
   readonly #logger: Logger;
   readonly #secrets: SecretBox;
-  /** Machines whose BMC access this session sent. */
   /** Power parameters (sealed JSON) last sent on this session, by machine id. */
   #polled = new Map<string, string>();
   /** A power config push is queued and has not started: later changes ride on it. */
   #powerPushQueued = false;
-  /** Commands sent on this session and not yet acknowledged: do not send them twice. */
-  readonly #sent = new Set<string>();
+  readonly #commands: SessionCommands;
+  /** Welcome sent: commands may go out (the Hello handler sends the ones pending before). */
+  welcomed = false;
   #queue: Promise<void> = Promise.resolve();
   #open = true;
 
@@ -115,6 +116,11 @@ class Session {
     this.#stream = stream;
     this.#racks = racks;
     this.#logger = logger;
+    this.#commands = new SessionCommands(
+      () => racks.pendingCommands(rackId),
+      (c) => this.send({ kind: { $case: 'command', value: commandToProto(c, secrets) } }),
+      (e) => logger.warn('sending pending commands failed', { rackId, error: e }),
+    );
   }
 
   get open(): boolean {
@@ -139,12 +145,13 @@ class Session {
   }
 
   /** Sends every pending command not already sent on this session. */
-  async pushCommands(): Promise<void> {
-    for (const command of await this.#racks.pendingCommands(this.rackId)) {
-      if (this.#sent.has(command.id)) continue;
-      this.#sent.add(command.id);
-      this.send({ kind: { $case: 'command', value: commandToProto(command, this.#secrets) } });
-    }
+  pushCommands(): Promise<void> {
+    return this.#commands.push();
+  }
+
+  /** Sends pending commands beside the message queue (`session-commands.ts`), once welcomed. */
+  pushCommandsSoon(): void {
+    if (this.#open && this.welcomed) this.#commands.pushSoon();
   }
 
   /**
@@ -202,7 +209,7 @@ class Session {
   }
 
   acked(ids: readonly string[]): void {
-    for (const id of ids) this.#sent.delete(id);
+    this.#commands.acked(ids);
   }
 
   end(code?: GrpcStatus, detail?: string): void {
@@ -381,6 +388,7 @@ export async function startRackServer(
             value: { rackId: s.rackId, name: '', heartbeatIntervalMs: options.heartbeatIntervalMs },
           },
         });
+        s.welcomed = true;
         await s.pushCommands();
         await s.pushPowerConfigs();
         return;
@@ -393,7 +401,7 @@ export async function startRackServer(
         await racks.heartbeat(s.rackId, healthFromProto(kind.value));
         // Resend what is pending: commands queued through another controller whose wake-up
         // signal was lost still go out within one heartbeat.
-        await s.pushCommands();
+        s.pushCommandsSoon();
         return;
       case 'events': {
         const events = kind.value.events.map(stepEventFromProto);
@@ -456,8 +464,7 @@ export async function startRackServer(
       if (s?.id === sessionId) s.end(GrpcStatus.ABORTED, reason);
     },
     commandsQueued(rackId) {
-      const s = sessions.get(rackId);
-      if (s !== undefined) s.enqueue(() => s.pushCommands());
+      sessions.get(rackId)?.pushCommandsSoon();
     },
     powerConfigsChanged(rackId) {
       const s = sessions.get(rackId);
