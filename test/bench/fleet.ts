@@ -21,6 +21,8 @@ const { values } = parseArgs({
     machines: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '100' },
     stored: { type: 'string', default: '10000' },
+    // Minutes a machine may stay `deploying` (the controller's --deploy-timeout and the wait).
+    'deploy-timeout': { type: 'string', default: '20' },
     // `store`: the extra machines go straight into the database (seconds); `api`: one POST each.
     'stored-via': { type: 'string', default: 'store' },
     postgres: { type: 'boolean', default: false },
@@ -37,6 +39,7 @@ const count = (name: string, v: string | undefined): number => {
 const MACHINES = count('machines', values.machines);
 const CONCURRENCY = Math.max(1, count('concurrency', values.concurrency));
 const STORED = count('stored', values.stored);
+const DEPLOY_TIMEOUT_MIN = Math.max(1, count('deploy-timeout', values['deploy-timeout']));
 
 /** kB fields of /proc/<pid>/status, in MB (0 when the process is gone). */
 function memory(pid: number): { rss: number; hwm: number } {
@@ -80,7 +83,11 @@ try {
   controller = await startControllerProc({
     dataDir: join(work.path, 'controller'),
     host: net.controllerHost,
-    args: ['--deploy-timeout', '20m', ...(dbUrl === undefined ? [] : ['--db', dbUrl])],
+    args: [
+      '--deploy-timeout',
+      `${DEPLOY_TIMEOUT_MIN}m`,
+      ...(dbUrl === undefined ? [] : ['--db', dbUrl]),
+    ],
   });
   const ctl = controller;
   log(`controller ${ctl.pid} (${pg === undefined ? 'SQLite' : 'PostgreSQL'}) on ${ctl.url}`);
@@ -117,7 +124,7 @@ try {
   const started = Date.now();
   const outcomes: DeployOutcome[] = await fleet.deploy(undefined, {
     concurrency: CONCURRENCY,
-    timeoutMs: 20 * 60_000,
+    timeoutMs: (DEPLOY_TIMEOUT_MIN + 1) * 60_000,
   });
   const seconds = (Date.now() - started) / 1000;
   clearInterval(progress);
