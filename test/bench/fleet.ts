@@ -70,6 +70,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       .then(() => controller?.stop())
       .then(() => pg?.stop())
       .then(() => net.cleanup())
+      .then(() => work.cleanup())
       .finally(() => process.exit(130));
   });
 }
