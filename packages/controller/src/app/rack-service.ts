@@ -350,10 +350,26 @@ export class RackService {
 
   /**
    * Stores step events from a rack (each id once) and advances the lifecycle of the machines
-   * they concern, all in one transaction so a crash between the two cannot lose a transition.
+   * they concern, in send order, one transaction per run of consecutive events of one machine
+   * (event and transition together, so a crash cannot lose a transition). One transaction for a
+   * batch of many machines (an agent's outbox resent after failover) waited for, and conflicted
+   * with, every writer of any of them, and was retried for tens of seconds (issue 7).
    * Returns once everything is durable: the caller may then acknowledge all `events` ids.
    */
   async recordEvents(rackId: string, events: readonly RackStepEvent[]): Promise<void> {
+    let start = 0;
+    const key = (e: RackStepEvent): string =>
+      e.machineId !== '' ? e.machineId : (normalizeMac(e.mac) ?? '');
+    for (let i = 1; i <= events.length; i++) {
+      const last = events[i - 1];
+      const next = events[i];
+      if (next !== undefined && last !== undefined && key(next) === key(last)) continue;
+      await this.#recordRun(rackId, events.slice(start, i));
+      start = i;
+    }
+  }
+
+  async #recordRun(rackId: string, events: readonly RackStepEvent[]): Promise<void> {
     if (events.length === 0) return;
     const now = this.#d.clock.now();
     const notify = new Set<string>();
