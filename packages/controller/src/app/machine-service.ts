@@ -12,7 +12,6 @@ import type {
   DeploymentChoice,
   EraseMode,
   Machine,
-  PowerConfig,
 } from '../domain/machine/machine.ts';
 import { isValidHostname } from '../domain/machine/machine.ts';
 import { mayActOn, maySee } from '../domain/user.ts';
@@ -30,7 +29,8 @@ import { requireAdmin } from './require-admin.ts';
 import type { CreateMachineInput, DeployInput, UpdateMachineInput } from './machine-inputs.ts';
 import { retryMachineWrite } from './retry-machine-write.ts';
 import { previewAllocation } from './allocation-preview.ts';
-import { isSealedParams, sealPowerParams, type SecretBox } from './secret-box.ts';
+import type { SecretBox } from './secret-box.ts';
+import { sealPowerConfig, sealStoredPowerParams } from './power-sealing.ts';
 
 export type { CreateMachineInput, DeployInput, UpdateMachineInput } from './machine-inputs.ts';
 
@@ -101,7 +101,7 @@ export class MachineService {
       ownerId: null,
       locked: false,
       rackId: input.rackId ?? null,
-      power: this.#sealPower(input.power) ?? null,
+      power: sealPowerConfig(this.#d.secrets, input.power) ?? null,
       powerState: 'unknown',
       powerSeenAtMs: null,
       deployment: null,
@@ -208,7 +208,9 @@ export class MachineService {
       const updated = await tx.updateMachine(
         id,
         machine.version,
-        input.power === undefined ? input : { ...input, power: this.#sealPower(input.power) },
+        input.power === undefined
+          ? input
+          : { ...input, power: sealPowerConfig(this.#d.secrets, input.power) },
         now,
       );
       if (updated === undefined) return err({ kind: 'stale', machineId: id });
@@ -441,28 +443,9 @@ export class MachineService {
     });
   }
 
-  /**
-   * Seals the power parameters of machines stored before parameters were encrypted (run once at
-   * startup, before anything else writes). Returns how many machines it sealed.
-   */
-  async sealStoredPowerParams(): Promise<number> {
-    let sealed = 0;
-    for (const machine of await this.#d.store.listMachines({})) {
-      if (machine.power === null || isSealedParams(machine.power.params)) continue;
-      const power = this.#sealPower(machine.power);
-      const now = this.#d.clock.now();
-      const patch = { power };
-      const updated = await this.#d.store.updateMachine(machine.id, machine.version, patch, now);
-      if (updated !== undefined) sealed++;
-    }
-    return sealed;
-  }
-
-  #sealPower(power: PowerConfig): PowerConfig;
-  #sealPower(power: PowerConfig | null | undefined): PowerConfig | null | undefined;
-  #sealPower(power: PowerConfig | null | undefined): PowerConfig | null | undefined {
-    if (power === null || power === undefined) return power;
-    return { type: power.type, params: sealPowerParams(this.#d.secrets, power.params) };
+  /** Seals power parameters stored before they were encrypted (see power-sealing.ts). */
+  sealStoredPowerParams(): Promise<number> {
+    return sealStoredPowerParams(this.#d);
   }
 
   /**
