@@ -228,6 +228,18 @@ export function verifyIssuedBy(
   return ok({ commonName: cn, fingerprint256: cert.fingerprint256 });
 }
 
+/**
+ * A serial number from 16 random bytes, as DER wants it: positive (top bit clear, RFC 5280
+ * §4.1.2.2) and minimal (first byte not zero — `00 xx` with xx < 0x80 is "illegal padding" to
+ * OpenSSL, which one random serial in 256 used to hit). 126 random bits are left.
+ */
+export function certificateSerial(random: Buffer): Buffer {
+  if (random.length === 0) throw new Error('certificateSerial needs at least one byte');
+  const serial = Buffer.from(random);
+  serial[0] = ((serial[0] ?? 0) & 0x3f) | 0x40;
+  return serial;
+}
+
 function signCertificate(input: {
   issuer: Name;
   subject: Name;
@@ -237,8 +249,7 @@ function signCertificate(input: {
   signingKey: KeyObject;
   extensions: Extension[];
 }): string {
-  const serial = randomBytes(16);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // positive INTEGER (RFC 5280 §4.1.2.2)
+  const serial = certificateSerial(randomBytes(16));
   const signature = new AlgorithmIdentifier({ algorithm: ECDSA_SHA256 });
   const tbs = new TBSCertificate({
     version: Version.v3,
