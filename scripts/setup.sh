@@ -37,3 +37,6 @@ fi
 pnpm install --frozen-lockfile
 # The web UI (packages/ui) is built here, not committed: the controller serves packages/ui/dist.
 pnpm --filter @ingot/ui build
+# The rack agent as it runs in production: one bundled file (packages/rack-agent/dist), see
+# packages/cli/src/agent-bundle.ts.
+pnpm build:agent

@@ -1,8 +1,9 @@
 /**
- * `pnpm bench:fleet [--machines 1000] [--concurrency 100] [--stored 10000] [--postgres]`: boots
- * and deploys simulated machines (@ingot/fleet-sim: real DHCP, TFTP, HTTP and metadata over
- * sockets in a network namespace) through one real rack agent and one real controller (SQLite by
- * default), then stores machines up to `--stored` and exercises the controller's listing and
+ * `pnpm bench:fleet [--machines 1000] [--concurrency 100] [--stored 10000] [--postgres]
+ * [--agent-runtime bundle|source]`: boots and deploys simulated machines (@ingot/fleet-sim: real
+ * DHCP, TFTP, HTTP and metadata over sockets in a network namespace) through one real rack agent
+ * (as in production: the bundle with its Node flags; `source` for tsx and Node's defaults) and one
+ * real controller (SQLite by default), then stores machines up to `--stored` and exercises the controller's listing and
  * metrics. Samples VmRSS of both processes every second and reads VmHWM at the end. Figures, not
  * assertions (DESIGN.md §10 goals: agent ≤ 200 MB, controller ≤ 300 MB with 10,000 machines).
  * Ends with `fleet: <n> machines in <s> s, agent rss <MB> MB, controller rss <MB> MB`.
@@ -28,6 +29,9 @@ const { values } = parseArgs({
     postgres: { type: 'boolean', default: false },
     'step-delay': { type: 'string', default: '0' },
     trace: { type: 'boolean', default: false },
+    // `bundle`: the agent as in production (packages/rack-agent/dist/ingot-agent.mjs with
+    // AGENT_NODE_FLAGS); `source`: `ingot agent` through tsx with Node's defaults (reference).
+    'agent-runtime': { type: 'string', default: 'bundle' },
   },
 });
 const count = (name: string, v: string | undefined): number => {
@@ -39,6 +43,9 @@ const count = (name: string, v: string | undefined): number => {
 const MACHINES = count('machines', values.machines);
 const CONCURRENCY = Math.max(1, count('concurrency', values.concurrency));
 const STORED = count('stored', values.stored);
+const AGENT_RUNTIME = values['agent-runtime'];
+if (AGENT_RUNTIME !== 'bundle' && AGENT_RUNTIME !== 'source')
+  throw new Error(`--agent-runtime is bundle or source, not ${AGENT_RUNTIME}`);
 const DEPLOY_TIMEOUT_MIN = Math.max(1, count('deploy-timeout', values['deploy-timeout']));
 
 /** kB fields of /proc/<pid>/status, in MB (0 when the process is gone). */
@@ -99,6 +106,7 @@ try {
     adminKey: ctl.adminKey,
     machines: MACHINES,
     createConcurrency: 16,
+    agentRuntime: AGENT_RUNTIME,
     stepDelayMs: count('step-delay', values['step-delay']),
     log,
     onTrace: (t) => {
@@ -228,7 +236,7 @@ try {
   sample();
   const ctlHwm = memory(ctl.pid).hwm;
   log(
-    `agent: peak VmRSS ${peak.agent.toFixed(0)} MB, VmHWM ${agentHwm.toFixed(0)} MB (goal ≤ 200 MB)`,
+    `agent (${AGENT_RUNTIME}): peak VmRSS ${peak.agent.toFixed(0)} MB, VmHWM ${agentHwm.toFixed(0)} MB (goal ≤ 200 MB)`,
   );
   log(
     `controller with ${Math.max(STORED, MACHINES)} machines: peak VmRSS ${peak.controller.toFixed(0)} MB, VmHWM ${ctlHwm.toFixed(0)} MB (goal ≤ 300 MB)`,

@@ -2,17 +2,17 @@
  * `ingot`: the one command for operators (DESIGN.md §9). Server commands start processes;
  * the others talk to a controller's API (`INGOT_URL`, `INGOT_API_KEY`, or `--url`, `--key`).
  */
-import { ApiError, type ClientOptions } from './client.ts';
+import { type ClientOptions } from './client.ts';
 import { UsageError } from './args.ts';
 import { machines, racks, users } from './api-commands.ts';
 import { events } from './events-command.ts';
 import { completion, completeWords } from './completion.ts';
-import { EXIT } from './exit-codes.ts';
 import { lab } from './lab.ts';
 import { images } from './images-commands.ts';
 import { keys } from './keys-commands.ts';
 import { apiKey } from './api-key-command.ts';
 import { setPassword } from './password-command.ts';
+import { runMain } from './run-main.ts';
 import { runAgent, runController, runUp } from './servers.ts';
 
 const USAGE = `Usage: ingot <command> [options]
@@ -119,23 +119,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`ingot: ${e.message}\n\n${USAGE}`);
-      process.exitCode = EXIT.usage;
-    } else if (e instanceof ApiError) {
-      process.stderr.write(`ingot: ${e.message}\n${e.hint === undefined ? '' : `  ${e.hint}\n`}`);
-      process.exitCode = EXIT.api;
-    } else if (e instanceof Error && e.name === 'AgentStartError') {
-      process.stderr.write(`ingot: ${e.message}\n`);
-      process.exitCode = 1;
-    } else {
-      process.stderr.write(`ingot: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 1;
-    }
-  },
-);
+runMain(() => main(process.argv.slice(2)), USAGE);

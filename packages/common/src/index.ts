@@ -10,3 +10,4 @@ export {
 } from './logger.ts';
 export { STEP_RESULTS, type StepResult } from './events.ts';
 export { MACHINE_STATUSES, type MachineStatus } from './machine-status.ts';
+export { splitAddressList } from './address-list.ts';

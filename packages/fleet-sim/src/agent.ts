@@ -1,17 +1,23 @@
 /**
- * The one real rack agent of a fleet: `ingot agent` inside the fleet's lab namespace, serving
- * DHCP, TFTP and HTTP boot on its bridge, enrolled with a one-time token. It can be stopped,
- * killed and started again on the same data directory (the chaos scenarios do).
+ * The one real rack agent of a fleet: inside the fleet's lab namespace, serving DHCP, TFTP and
+ * HTTP boot on its bridge, enrolled with a one-time token. It can be stopped, killed and started
+ * again on the same data directory (the chaos scenarios do). By default it runs as in production:
+ * the bundle `ingot-agent.mjs`, rebuilt from the current sources, with AGENT_NODE_FLAGS;
+ * `runtime: 'source'` runs `ingot agent` through tsx instead.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { AGENT_NODE_FLAGS, buildAgentBundle } from '@ingot/cli/agent-bundle';
 import { callApi, type ControllerRef } from './api-client.ts';
 import { sleep } from './http-client.ts';
 import type { FleetNetwork } from './network.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts');
+
+/** How the agent runs: the production bundle (default) or the TypeScript sources through tsx. */
+export type AgentRuntime = 'bundle' | 'source';
 
 /** The agent process. */
 export interface FleetAgent {
@@ -34,6 +40,7 @@ export async function startFleetAgent(options: {
   adminKey: string;
   dataDir: string;
   args: readonly string[];
+  runtime?: AgentRuntime;
 }): Promise<FleetAgent> {
   const { network, controllers, adminKey } = options;
   mkdirSync(options.dataDir, { recursive: true });
@@ -48,11 +55,12 @@ export async function startFleetAgent(options: {
     throw new Error(`enroll token: ${token.status}`);
   let child: ChildProcess | undefined;
   let out = '';
+  const entry =
+    options.runtime === 'source'
+      ? ['--import', 'tsx', CLI, 'agent']
+      : [...AGENT_NODE_FLAGS, await buildAgentBundle()];
   const args = [
-    '--import',
-    'tsx',
-    CLI,
-    'agent',
+    ...entry,
     ...controllers.flatMap((c) => ['--controller', c.grpc]),
     '--controller-http',
     controllers[0]?.url ?? '',

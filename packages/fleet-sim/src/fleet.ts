@@ -16,7 +16,7 @@ import type { MachineTrace } from './machine.ts';
 import { REAL_INSTALLER_RETRIES, type InstallerRetries } from './installer.ts';
 import { FLEET_RANGE, FLEET_SIM_ADDRESS, FLEET_SUBNET, type FleetNetwork } from './network.ts';
 import { ensureImages, type ImageSizes } from './images.ts';
-import { startFleetAgent, type FleetAgent } from './agent.ts';
+import { startFleetAgent, type AgentRuntime, type FleetAgent } from './agent.ts';
 import { runPool } from './pool.ts';
 
 const ROOT = resolve(import.meta.dirname, '..', '..', '..');
@@ -36,6 +36,8 @@ export interface FleetOptions {
   readonly imageSizes?: Partial<ImageSizes>;
   /** More `ingot agent` flags (e.g. `--power-poll 30s`). */
   readonly agentArgs?: readonly string[];
+  /** `bundle` (default): the production agent bundle with its Node flags; `source`: via tsx. */
+  readonly agentRuntime?: AgentRuntime;
   /** Installer retries (default: the real installer's curl retries). */
   readonly installerRetries?: InstallerRetries;
   /** Per installer step pause, to stretch deploys (default 0). */
@@ -120,6 +122,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       adminKey,
       dataDir: join(work, 'agent'),
       args: options.agentArgs ?? [],
+      runtime: options.agentRuntime,
     });
     cleanups.push(() => agent.stop());
     log(`agent ${agent.pid} up, rack ${agent.rackId}`);

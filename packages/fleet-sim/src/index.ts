@@ -17,7 +17,7 @@ export {
   type DeployOutcome,
 } from './fleet.ts';
 export type { ControllerRef } from './api-client.ts';
-export type { FleetAgent } from './agent.ts';
+export type { AgentRuntime, FleetAgent } from './agent.ts';
 export type { MachineTrace } from './machine.ts';
 export { REAL_INSTALLER_RETRIES, type InstallerRetries } from './installer.ts';
 export { DEFAULT_IMAGE_SIZES, type ImageSizes } from './images.ts';

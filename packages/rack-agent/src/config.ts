@@ -1,6 +1,6 @@
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
-import { err, ok, LOG_LEVELS, type LogLevel, type Result } from '@ingot/common';
+import { err, ok, LOG_LEVELS, splitAddressList, type LogLevel, type Result } from '@ingot/common';
 
 /** The agent's software version, reported in Register, Hello and logs. */
 export const AGENT_VERSION = '0.1.0';
@@ -119,14 +119,8 @@ export function defaultAgentConfig(input: AgentConfigInput): AgentConfig {
   };
 }
 
-/**
- * Splits controller addresses given as `host:port,host:port` (and repeated flags) into a list,
- * dropping empty entries and duplicates, keeping the order.
- */
-export function splitAddressList(values: readonly string[]): string[] {
-  const all = values.flatMap((v) => v.split(',')).map((v) => v.trim());
-  return [...new Set(all.filter((v) => v !== ''))];
-}
+/** Controller addresses from `--controller a:5250,b:5250` and repeated flags (in `@ingot/common`). */
+export { splitAddressList };
 
 /**
  * The controller HTTP URLs in the order to try them: the one paired with `connected` (a gRPC
