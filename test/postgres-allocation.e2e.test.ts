@@ -1,35 +1,34 @@
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type MachineJson } from './harness/api.ts';
+import { startControllers, type Controllers } from './harness/cluster-controllers.ts';
 import { postgresAvailable, usePostgres } from './harness/postgres.ts';
-import { startControllerProc, tempDir, type ControllerProc } from './harness/processes.ts';
+import { tempDir } from './harness/processes.ts';
 
 describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL', () => {
   const postgres = usePostgres();
-  const dirs = [tempDir('controller-a'), tempDir('controller-b')];
-  const controllers: ControllerProc[] = [];
+  const work = tempDir('controllers');
+  let cluster: Controllers | undefined;
 
   beforeAll(async () => {
     const url = await postgres().createDatabase();
-    const [a, b] = dirs;
-    if (a === undefined || b === undefined) throw new Error('no data dirs');
-    controllers.push(await startControllerProc({ dataDir: a.path, args: ['--db', url] }));
-    // The second controller finds the admin already made by the first: the operator gives it
-    // the same key file (it would otherwise have none to print).
-    copyFileSync(join(a.path, 'admin.key'), join(b.path, 'admin.key'));
-    // Controllers on one database share secrets.key (BMC passwords and the rack CA key).
-    copyFileSync(join(a.path, 'secrets.key'), join(b.path, 'secrets.key'));
-    controllers.push(await startControllerProc({ dataDir: b.path, args: ['--database', url] }));
+    // The second controller finds the admin already made by the first: it gets the same key
+    // file (it would otherwise have none to print), and secrets.key (BMC passwords and the rack
+    // CA key). It names the database with `--database`, `--db` by another name.
+    cluster = await startControllers({
+      databaseUrl: url,
+      controllers: 2,
+      workDir: work.path,
+      controllerArgs: (i) => (i === 1 ? ['--database', url] : []),
+    });
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(controllers.map((c) => c.stop()));
-    for (const d of dirs) d.cleanup();
+    await cluster?.close();
+    work.cleanup();
   });
 
   it('1,000 concurrent allocations split across both: 500 machines each once, 500 × 409', async () => {
-    const [a, b] = controllers;
+    const [a, b] = cluster?.controllers ?? [];
     if (a === undefined || b === undefined) throw new Error('controllers did not start');
     // Machines made through either controller are visible through the other.
     for (let i = 0; i < 500; i += 50) {

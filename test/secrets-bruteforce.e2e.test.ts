@@ -3,35 +3,29 @@
  * controller processes count together, the 11th in a minute is 429 on either, the lockout is
  * recorded once, and the right key keeps working on both.
  */
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from './harness/api.ts';
+import { startControllers, type Controllers } from './harness/cluster-controllers.ts';
 import { postgresAvailable, usePostgres } from './harness/postgres.ts';
-import { startControllerProc, tempDir, type ControllerProc } from './harness/processes.ts';
+import { tempDir } from './harness/processes.ts';
 
 describe.skipIf(!postgresAvailable)('brute-force limits on two controllers, one PostgreSQL', () => {
   const postgres = usePostgres();
-  const dirs = [tempDir('controller-a'), tempDir('controller-b')];
-  const controllers: ControllerProc[] = [];
+  const work = tempDir('controllers');
+  let cluster: Controllers | undefined;
 
   beforeAll(async () => {
     const url = await postgres().createDatabase();
-    const [a, b] = dirs;
-    if (a === undefined || b === undefined) throw new Error('no data dirs');
-    controllers.push(await startControllerProc({ dataDir: a.path, args: ['--db', url] }));
-    copyFileSync(join(a.path, 'admin.key'), join(b.path, 'admin.key'));
-    copyFileSync(join(a.path, 'secrets.key'), join(b.path, 'secrets.key'));
-    controllers.push(await startControllerProc({ dataDir: b.path, args: ['--db', url] }));
+    cluster = await startControllers({ databaseUrl: url, controllers: 2, workDir: work.path });
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(controllers.map((c) => c.stop()));
-    for (const d of dirs) d.cleanup();
+    await cluster?.close();
+    work.cleanup();
   });
 
   it('counts wrong keys sent to both together: 10 × 401, then 429 on either; one lockout event', async () => {
-    const [a, b] = controllers;
+    const [a, b] = cluster?.controllers ?? [];
     if (a === undefined || b === undefined) throw new Error('controllers did not start');
     const wrong = (i: number): string => `ingot_${'w'.repeat(12)}_${String(i).padStart(43, 'x')}`;
     const statuses: number[] = [];
