@@ -25,7 +25,7 @@ import { SessionService } from './app/session-service.ts';
 import { AuthLimiter } from './app/auth-limiter.ts';
 import { createSecretBox } from './app/secret-box.ts';
 import { loadOrCreateSecretKey } from './secret-key-file.ts';
-import { startRackServer } from './rpc/rack-server.ts';
+import { startRackServer, type RackServerHandle } from './rpc/rack-server.ts';
 import { loadOrCreateAuthority, serverAltNames } from './pki/authority.ts';
 import { openSqliteStore } from './store/sqlite.ts';
 import { createPostgresDatabase, isPostgresUrl, openPostgresStore } from './store/postgres.ts';
@@ -33,6 +33,7 @@ import { openFsBlobStore } from './store/fs-blob-store.ts';
 import { openSqlBlobStore } from './store/sql-blobs.ts';
 import { attachEventStream } from './ws/event-stream.ts';
 import { startCluster } from './cluster/cluster.ts';
+import { powerConfigsSignal } from './cluster/signals.ts';
 import { startEventFeed } from './cluster/event-feed.ts';
 import { createControllerInstance } from './cluster/instance.ts';
 import { startRackSessionLeases } from './cluster/rack-session-leases.ts';
@@ -117,20 +118,25 @@ export async function startController(
   const timeouts: StatusTimeouts = { ...DEFAULT_TIMEOUTS, ...config.timeouts };
   const heartbeatIntervalMs = config.heartbeatIntervalMs ?? 5000;
   // The rack server is created after the services that notify it; this forwards to it.
-  const late: { notifier?: RackNotifier } = {};
+  const late: { notifier?: RackServerHandle } = {};
   // Rack wake-ups go to every controller: the one holding the rack's session acts on them.
   const racksNotifier: RackNotifier = {
     commandsQueued: (rackId) => cluster.signals.publish({ kind: 'rack-commands', rackId }),
-    powerConfigsChanged: (rackId) =>
-      cluster.signals.publish({ kind: 'rack-power-configs', rackId }),
+    powerConfigsChanged: (rackId, machineIds) =>
+      cluster.signals.publish(powerConfigsSignal(rackId, machineIds)),
     rackRevoked: (rackId) => cluster.signals.publish({ kind: 'rack-revoked', rackId }),
   };
   const unsubscribeRacks = cluster.signals.subscribe((message) => {
     const notifier = late.notifier;
     if (notifier === undefined) return;
     if (message.kind === 'rack-commands') notifier.commandsQueued(message.rackId);
-    else if (message.kind === 'rack-power-configs') notifier.powerConfigsChanged(message.rackId);
+    else if (message.kind === 'rack-power-configs')
+      notifier.powerConfigsChanged(message.rackId, message.machineIds);
     else if (message.kind === 'rack-revoked') notifier.rackRevoked?.(message.rackId);
+    // Power signals name only the machines that changed, so one lost while the channel was down
+    // is not repaired by the next: resend every machine's BMC access to the racks held here.
+    else if (message.kind === 'resync')
+      for (const rackId of notifier.connectedRacks()) notifier.powerConfigsChanged(rackId);
   });
 
   const users = new UserService({ store, bus, clock });

@@ -134,7 +134,7 @@ export class MachineService {
       return tx.appendEvents([event], now);
     });
     this.#d.bus.publish(stored);
-    if (input.power !== undefined) await this.#powerConfigsChanged();
+    if (input.power !== undefined) await this.#powerConfigsChanged(id);
     if (input.commission && input.power !== undefined) {
       const commissioned = await this.act(actor, id, 'commission', {
         message: 'Commissioning after creation',
@@ -224,14 +224,15 @@ export class MachineService {
       });
     });
     if (updated.ok && (input.power !== undefined || input.rackId !== undefined)) {
-      await this.#powerConfigsChanged();
+      await this.#powerConfigsChanged(id);
     }
     return updated;
   }
 
-  /** Tells every rack to resend BMC access for power polling (cheap: one message per machine). */
-  async #powerConfigsChanged(): Promise<void> {
-    for (const rack of await this.#d.store.listRacks()) this.#d.racks.powerConfigsChanged(rack.id);
+  /** Tells every rack to resend machine `id`'s BMC access (or stop polling it). */
+  async #powerConfigsChanged(id: string): Promise<void> {
+    for (const rack of await this.#d.store.listRacks())
+      this.#d.racks.powerConfigsChanged(rack.id, [id]);
   }
 
   /** Deletes a machine (admins only; not while it is busy or locked). */
@@ -262,7 +263,7 @@ export class MachineService {
     );
     if (!result.ok) return result;
     this.#d.bus.publish(result.value);
-    await this.#powerConfigsChanged();
+    await this.#powerConfigsChanged(id);
     return ok(undefined);
   }
 

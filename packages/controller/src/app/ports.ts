@@ -215,8 +215,11 @@ export interface Store {
 /** Told when commands were queued for a rack, so a live session can send them at once. */
 export interface RackNotifier {
   commandsQueued(rackId: string): void;
-  /** A machine's BMC access on this rack changed (added, edited, removed): resend it. */
-  powerConfigsChanged(rackId: string): void;
+  /**
+   * BMC access of machines this rack may serve changed (added, edited, removed, moved): resend
+   * that of `machineIds`, or of every machine when undefined (the caller does not know which).
+   */
+  powerConfigsChanged(rackId: string, machineIds?: readonly string[]): void;
   /** The rack was revoked: close its session if this controller holds it. */
   rackRevoked?(rackId: string): void;
 }

@@ -21,6 +21,7 @@ import { hashSecret, newSecret, secretMatches, shortId, uuid } from './ids.ts';
 import type { SecretBox } from './secret-box.ts';
 import type { EventBus, RackNotifier, Store } from './ports.ts';
 import { newAuditEvent } from './audit-event.ts';
+import { rackPowerConfigs, type RackPowerConfig } from './rack-power-configs.ts';
 import { enlist, ENLIST_STEP } from './enlistment.ts';
 import { networkConfigFor, queueNetworkConfig } from './network-config.ts';
 import { runTransition, type StatusTimeouts } from './transition-runner.ts';
@@ -190,6 +191,10 @@ export class RackService {
       });
     }
     this.#d.bus.publish(result.events);
+    // Machines naming no rack belong to the only rack: with a second one they belong to none.
+    if (existing === undefined)
+      for (const r of await this.#d.store.listRacks())
+        if (r.id !== result.rack.id) this.#d.racks.powerConfigsChanged(r.id);
     return ok({ rack: result.rack, secret: result.secret });
   }
 
@@ -321,21 +326,11 @@ export class RackService {
   }
 
   /**
-   * How this rack reaches the BMCs of the machines it serves, for power polling. Parameters stay
-   * sealed here; the rpc edge opens them as it sends.
+   * How this rack reaches the BMCs of the machines it serves (all, or those of `machineIds` it
+   * serves), for power polling. Parameters stay sealed here; the rpc edge opens them as it sends.
    */
-  async powerConfigs(
-    rackId: string,
-  ): Promise<{ machineId: string; driver: string; params: Readonly<Record<string, unknown>> }[]> {
-    const racks = await this.#d.store.listRacks();
-    const onlyRack = racks.length === 1;
-    return (await this.#d.store.listMachines({}))
-      .filter((m) => m.power !== null && (m.rackId === rackId || (m.rackId === null && onlyRack)))
-      .map((m) => ({
-        machineId: m.id,
-        driver: m.power?.type ?? 'manual',
-        params: m.power?.params ?? {},
-      }));
+  async powerConfigs(rackId: string, machineIds?: readonly string[]): Promise<RackPowerConfig[]> {
+    return rackPowerConfigs(this.#d.store, rackId, machineIds);
   }
 
   /** Commands the rack has not acknowledged yet, oldest first. */

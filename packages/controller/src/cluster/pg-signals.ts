@@ -17,6 +17,8 @@ import pg from 'pg';
 import type { Logger } from '@ingot/common';
 import {
   deliver,
+  MAX_SIGNAL_MACHINE_IDS,
+  mergePowerConfigsSignals,
   type ClusterMessage,
   type ClusterSignal,
   type ClusterSignals,
@@ -58,12 +60,18 @@ export function decodeSignal(
   if (typeof value !== 'object' || value === null) return undefined;
   const { o, s } = value as { o?: unknown; s?: unknown };
   if (typeof o !== 'string' || typeof s !== 'object' || s === null) return undefined;
-  const { kind, seq, rackId, sessionId } = s as Record<string, unknown>;
+  const { kind, seq, rackId, sessionId, machineIds } = s as Record<string, unknown>;
   switch (kind) {
     case 'events':
       return typeof seq === 'number' ? { origin: o, signal: { kind, seq } } : undefined;
+    case 'rack-power-configs': {
+      if (typeof rackId !== 'string') return undefined;
+      if (machineIds === undefined) return { origin: o, signal: { kind, rackId } };
+      return isMachineIds(machineIds)
+        ? { origin: o, signal: { kind, rackId, machineIds } }
+        : undefined;
+    }
     case 'rack-commands':
-    case 'rack-power-configs':
     case 'rack-revoked':
       return typeof rackId === 'string' ? { origin: o, signal: { kind, rackId } } : undefined;
     case 'rack-session-claimed':
@@ -73,6 +81,15 @@ export function decodeSignal(
     default:
       return undefined;
   }
+}
+
+/** At most {@link MAX_SIGNAL_MACHINE_IDS} non-empty strings of at most 100 characters. */
+function isMachineIds(value: unknown): value is string[] {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_SIGNAL_MACHINE_IDS &&
+    value.every((id) => typeof id === 'string' && id.length > 0 && id.length <= 100)
+  );
 }
 
 function signalKey(signal: ClusterSignal): string {
@@ -189,7 +206,10 @@ export async function startPostgresSignals(
       const key = signalKey(signal);
       const queued = pending.get(key);
       if (signal.kind === 'events' && queued?.kind === 'events' && queued.seq > signal.seq) return;
-      pending.set(key, signal);
+      // Waiting power signals of one rack merge: a replaced one must not lose its machines.
+      if (signal.kind === 'rack-power-configs' && queued?.kind === 'rack-power-configs')
+        pending.set(key, mergePowerConfigsSignals(queued, signal));
+      else pending.set(key, signal);
       if (!sending) void drain();
     },
     subscribe(l) {

@@ -15,12 +15,52 @@ export type ClusterSignal =
   | { readonly kind: 'events'; readonly seq: number }
   /** Commands were queued for the rack: its session's holder sends them now. */
   | { readonly kind: 'rack-commands'; readonly rackId: string }
-  /** BMC access of the rack's machines changed: its session's holder resends it. */
-  | { readonly kind: 'rack-power-configs'; readonly rackId: string }
+  /**
+   * BMC access of the rack's machines changed: its session's holder resends that of
+   * `machineIds`, or of every machine when absent (see {@link powerConfigsSignal}).
+   */
+  | {
+      readonly kind: 'rack-power-configs';
+      readonly rackId: string;
+      readonly machineIds?: readonly string[] | undefined;
+    }
   /** The rack was revoked: its session's holder closes it. */
   | { readonly kind: 'rack-revoked'; readonly rackId: string }
   /** `sessionId` claimed the rack's session: any other session of that rack is over. */
   | { readonly kind: 'rack-session-claimed'; readonly rackId: string; readonly sessionId: string };
+
+/**
+ * Most machine ids one `rack-power-configs` signal names; more are sent as "every machine", so a
+ * NOTIFY payload stays small (PostgreSQL caps it at 8000 bytes; 50 UUIDs are about 2 KB).
+ */
+export const MAX_SIGNAL_MACHINE_IDS = 50;
+
+/**
+ * The `rack-power-configs` signal for `machineIds` (undefined: every machine of the rack).
+ * Without the ids each change made the holder read every machine stored (issue 7: O(n) per
+ * machine created, O(n²) to create n).
+ */
+export function powerConfigsSignal(
+  rackId: string,
+  machineIds?: readonly string[],
+): Extract<ClusterSignal, { kind: 'rack-power-configs' }> {
+  const ids = machineIds === undefined ? undefined : [...new Set(machineIds)];
+  return ids === undefined || ids.length > MAX_SIGNAL_MACHINE_IDS
+    ? { kind: 'rack-power-configs', rackId }
+    : { kind: 'rack-power-configs', rackId, machineIds: ids };
+}
+
+/**
+ * One signal saying what `a` and `b` together say (both for the same rack): the union of their
+ * machine ids, or every machine if either means every machine.
+ */
+export function mergePowerConfigsSignals(
+  a: Extract<ClusterSignal, { kind: 'rack-power-configs' }>,
+  b: Extract<ClusterSignal, { kind: 'rack-power-configs' }>,
+): Extract<ClusterSignal, { kind: 'rack-power-configs' }> {
+  if (a.machineIds === undefined || b.machineIds === undefined) return powerConfigsSignal(a.rackId);
+  return powerConfigsSignal(a.rackId, [...a.machineIds, ...b.machineIds]);
+}
 
 /**
  * What a subscriber receives: a signal, or `resync` after the channel was (re)established —

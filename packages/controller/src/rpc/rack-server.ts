@@ -21,7 +21,6 @@ import {
 } from '@ingot/proto/rack/v1';
 import type { RackNotifier } from '../app/ports.ts';
 import type { RackService } from '../app/rack-service.ts';
-import { openPowerParams } from '../app/secret-box.ts';
 import type { SecretBox } from '../app/secret-box.ts';
 import type { AuthLimiter } from '../app/auth-limiter.ts';
 import { authenticateRackSecret, registerRack } from '../app/auth-limiter-credentials.ts';
@@ -29,6 +28,7 @@ import { peerAddress, tooManyAttempts } from './auth-limit.ts';
 import type { RackAuthority } from '../pki/authority.ts';
 import { rackServerCredentials, sessionPeer } from './rack-tls.ts';
 import { SessionCommands } from './session-commands.ts';
+import { SessionPower } from './session-power.ts';
 import {
   commandToProto,
   healthFromProto,
@@ -93,11 +93,7 @@ class Session {
   readonly #stream: Stream;
   readonly #racks: RackService;
   readonly #logger: Logger;
-  readonly #secrets: SecretBox;
-  /** Power parameters (sealed JSON) last sent on this session, by machine id. */
-  #polled = new Map<string, string>();
-  /** A power config push is queued and has not started: later changes ride on it. */
-  #powerPushQueued = false;
+  readonly #power: SessionPower;
   readonly #commands: SessionCommands;
   /** Welcome sent: commands may go out (the Hello handler sends the ones pending before). */
   welcomed = false;
@@ -112,10 +108,14 @@ class Session {
     secrets: SecretBox,
   ) {
     this.rackId = rackId;
-    this.#secrets = secrets;
     this.#stream = stream;
     this.#racks = racks;
     this.#logger = logger;
+    this.#power = new SessionPower(
+      (machineIds) => racks.powerConfigs(rackId, machineIds),
+      (m) => this.send(m),
+      secrets,
+    );
     this.#commands = new SessionCommands(
       () => racks.pendingCommands(rackId),
       (c) => this.send({ kind: { $case: 'command', value: commandToProto(c, secrets) } }),
@@ -159,53 +159,16 @@ class Session {
    * before on this session that no longer have one. Not queued: every session gets them afresh,
    * and the agent keeps them in memory only.
    */
-  async pushPowerConfigs(): Promise<void> {
-    const configs = await this.#racks.powerConfigs(this.rackId);
-    const now = new Map<string, string>();
-    for (const c of configs) {
-      // Compared sealed: only what changed since this session last sent it is opened and sent
-      // (issue 7 bench: every machine's config on every machine change was 1,000 × 1,000
-      // messages, and 1 GB of controller memory, for 1,000 machines created one by one).
-      const sealed = `${c.driver}\n${JSON.stringify(c.params)}`;
-      now.set(c.machineId, sealed);
-      if (this.#polled.get(c.machineId) === sealed) continue;
-      const paramsJson = JSON.stringify(openPowerParams(this.#secrets, c.params));
-      this.send({
-        kind: {
-          $case: 'command',
-          value: {
-            id: randomUUID(),
-            kind: {
-              $case: 'powerConfig',
-              value: { machineId: c.machineId, driver: c.driver, paramsJson },
-            },
-          },
-        },
-      });
-    }
-    const removed = [...this.#polled.keys()].filter((id) => !now.has(id));
-    for (const machineId of removed) {
-      this.send({
-        kind: {
-          $case: 'command',
-          value: {
-            id: randomUUID(),
-            kind: { $case: 'powerConfig', value: { machineId, driver: '', paramsJson: '' } },
-          },
-        },
-      });
-    }
-    this.#polled = now;
+  pushPowerConfigs(): Promise<void> {
+    return this.#power.push();
   }
 
-  /** Queues a power config push unless one is already queued and not yet started. */
-  schedulePowerConfigs(): void {
-    if (this.#powerPushQueued) return;
-    this.#powerPushQueued = true;
-    this.enqueue(() => {
-      this.#powerPushQueued = false;
-      return this.pushPowerConfigs();
-    });
+  /**
+   * Queues a push of `machineIds`' power configs (undefined: every machine's) unless one is
+   * already queued and not yet started: then it takes these machines along.
+   */
+  schedulePowerConfigs(machineIds?: readonly string[]): void {
+    if (this.#power.request(machineIds)) this.enqueue(() => this.#power.pushPending());
   }
 
   acked(ids: readonly string[]): void {
@@ -466,9 +429,8 @@ export async function startRackServer(
     commandsQueued(rackId) {
       sessions.get(rackId)?.pushCommandsSoon();
     },
-    powerConfigsChanged(rackId) {
-      const s = sessions.get(rackId);
-      s?.schedulePowerConfigs();
+    powerConfigsChanged(rackId, machineIds) {
+      sessions.get(rackId)?.schedulePowerConfigs(machineIds);
     },
     rackRevoked(rackId) {
       sessions.get(rackId)?.end(GrpcStatus.UNAUTHENTICATED, 'this rack was revoked');

@@ -9,17 +9,22 @@ export class RecordingRackNotifier implements RackNotifier {
   /** Rack ids told that BMC access changed, one per call. */
   readonly powerCalls: string[] = [];
 
+  /** The machine ids of each call in {@link powerCalls} (undefined: every machine). */
+  readonly powerMachineIds: (readonly string[] | undefined)[] = [];
+
   commandsQueued(rackId: string): void {
     this.calls.push(rackId);
   }
 
-  powerConfigsChanged(rackId: string): void {
+  powerConfigsChanged(rackId: string, machineIds?: readonly string[]): void {
     this.powerCalls.push(rackId);
+    this.powerMachineIds.push(machineIds);
   }
 
   /** Forgets the calls recorded so far. */
   clear(): void {
     this.calls.length = 0;
     this.powerCalls.length = 0;
+    this.powerMachineIds.length = 0;
   }
 }
