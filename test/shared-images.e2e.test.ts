@@ -1,24 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type MachineJson } from './harness/api.ts';
+import {
+  startControllers,
+  type ClusterController,
+  type Controllers,
+} from './harness/cluster-controllers.ts';
 import { registerImageFiles, type RegisteredFile } from './harness/images.ts';
 import { postgresAvailable, usePostgres } from './harness/postgres.ts';
-import {
-  startControllerProc,
-  tempDir,
-  waitFor,
-  type AgentProc,
-  type ControllerProc,
-} from './harness/processes.ts';
+import { tempDir, waitFor, type AgentProc } from './harness/processes.ts';
 import {
   createReadyMachine,
   createUser,
   registerImage,
   startEnrolledAgent,
-  type Site,
+  waitForHealthyRacks,
+  type ControllerEndpoint,
 } from './harness/scenario.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -26,7 +26,7 @@ const MiB = 1024 * 1024;
 
 /** Fetches an image file from a controller as an admin. */
 async function download(
-  controller: ControllerProc,
+  controller: ControllerEndpoint,
   sha256: string,
   headers: Record<string, string> = {},
   method = 'GET',
@@ -43,7 +43,7 @@ async function download(
  * (already stored, or refused) closes the connection, which a pooled fetch would reuse.
  */
 function upload(
-  controller: ControllerProc,
+  controller: ControllerEndpoint,
   sha256: string,
   body: Buffer,
 ): Promise<{ status: number }> {
@@ -71,10 +71,10 @@ describe.skipIf(!postgresAvailable)(
   'image files shared by two controllers on one PostgreSQL',
   () => {
     const postgres = usePostgres();
-    const dirs = [tempDir('controller-a'), tempDir('controller-b')];
+    const controllersDir = tempDir('controllers');
     const agentDir = tempDir('agent');
     const work = tempDir('shared-images');
-    const controllers: ControllerProc[] = [];
+    let cluster: Controllers | undefined;
     let agent: AgentProc | undefined;
     // Not multiples of the 1 MiB chunk, so every file ends in a short chunk.
     const contents = {
@@ -84,28 +84,26 @@ describe.skipIf(!postgresAvailable)(
     };
     let files: RegisteredFile[] = [];
 
-    const pair = (): [ControllerProc, ControllerProc] => {
-      const [a, b] = controllers;
+    const pair = (): [ClusterController, ClusterController] => {
+      const [a, b] = cluster?.controllers ?? [];
       if (a === undefined || b === undefined) throw new Error('controllers did not start');
       return [a, b];
     };
 
     beforeAll(async () => {
       const url = await postgres().createDatabase();
-      const [a, b] = dirs;
-      if (a === undefined || b === undefined) throw new Error('no data dirs');
-      controllers.push(await startControllerProc({ dataDir: a.path, args: ['--db', url] }));
       // Controllers on one database share the admin key file and secrets.key (it seals the rack CA).
-      for (const file of ['admin.key', 'secrets.key']) {
-        copyFileSync(join(a.path, file), join(b.path, file));
-      }
-      controllers.push(await startControllerProc({ dataDir: b.path, args: ['--db', url] }));
+      cluster = await startControllers({
+        databaseUrl: url,
+        controllers: 2,
+        workDir: controllersDir.path,
+      });
     }, 120_000);
 
     afterAll(async () => {
       await agent?.stop();
-      await Promise.all(controllers.map((c) => c.stop()));
-      for (const d of [...dirs, agentDir, work]) d.cleanup();
+      await cluster?.close();
+      for (const d of [controllersDir, agentDir, work]) d.cleanup();
     });
 
     it('an image uploaded through A is served by B byte for byte, with ranges and HEAD', async () => {
@@ -122,7 +120,7 @@ describe.skipIf(!postgresAvailable)(
         ],
       });
       // Nothing reached B's data directory: the files are in the database.
-      expect(existsSync(join(dirs[1]?.path ?? '', 'images', files[0]?.sha256 ?? ''))).toBe(false);
+      expect(existsSync(join(b.dataDir, 'images', files[0]?.sha256 ?? ''))).toBe(false);
 
       for (const [file, bytes] of [
         [files[0], contents.kernel],
@@ -162,19 +160,9 @@ describe.skipIf(!postgresAvailable)(
       const [a, b] = pair();
       await registerImage(a.url, a.adminKey);
       agent = await startEnrolledAgent(b, agentDir.path);
-      await waitFor('the rack to connect to B', async () => {
-        const racks = await api<{ status: string }[]>(b.url, b.adminKey, 'GET', '/api/v1/racks');
-        return racks.body[0]?.status === 'healthy' ? true : undefined;
-      });
-      const site: Site = {
-        controller: b,
-        agent,
-        controllerDir: dirs[1]?.path ?? '',
-        agentDir: agentDir.path,
-        cleanup: () => Promise.resolve(),
-      };
-      const key = await createUser(site, 'imogen');
-      const machine = await createReadyMachine(site, 7);
+      await waitForHealthyRacks(b);
+      const key = await createUser({ controller: b }, 'imogen');
+      const machine = await createReadyMachine({ controller: b }, 7);
       const allocated = await api(b.url, key, 'POST', '/api/v1/machines/allocate', {
         name: machine.hostname,
       });

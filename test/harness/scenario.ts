@@ -38,29 +38,66 @@ export interface Site {
   cleanup(): Promise<void>;
 }
 
+/** What a test needs of a controller to talk to it: a running process or a cluster slot. */
+export interface ControllerEndpoint {
+  readonly url: string;
+  readonly grpc: string;
+  readonly adminKey: string;
+}
+
+/** A rack as `GET /api/v1/racks` lists it. */
+export interface RackJson {
+  readonly id: string;
+  readonly status: string;
+}
+
+/** An agent started by {@link startEnrolledAgent}, with the token it enrolled with. */
+export interface EnrolledAgent extends AgentProc {
+  readonly enrollToken: string;
+}
+
 /**
- * Makes an enrollment token on `controller` and starts an agent with it in `dataDir`, connected
- * to that controller (gRPC, and HTTP for the metadata proxy and image files).
+ * Makes an enrollment token (through `options.via`, default the first controller) and starts an
+ * agent with it in `dataDir`, given every controller in order: gRPC, and HTTP for the metadata
+ * proxy and image files (the agent uses the one its session is on).
  */
 export async function startEnrolledAgent(
-  controller: ControllerProc,
+  controllers: ControllerEndpoint | readonly ControllerEndpoint[],
   dataDir: string,
-  options: { tftp?: string; args?: string[] } = {},
-): Promise<AgentProc> {
+  options: { tftp?: string; args?: string[]; via?: ControllerEndpoint } = {},
+): Promise<EnrolledAgent> {
+  const all: readonly ControllerEndpoint[] = 'url' in controllers ? [controllers] : controllers;
+  const via = options.via ?? all[0];
+  if (via === undefined) throw new Error('an agent needs at least one controller');
   const token = await api<{ token: string }>(
-    controller.url,
-    controller.adminKey,
+    via.url,
+    via.adminKey,
     'POST',
     '/api/v1/racks/enroll-tokens',
   );
   expect(token.status).toBe(201);
-  return startAgentProc({
-    controller: controller.grpc,
+  const agent = await startAgentProc({
+    controller: all.map((c) => c.grpc).join(','),
     dataDir,
     enrollToken: token.body.token,
-    ...options,
-    // The agent proxies /MAAS/metadata to this controller's HTTP server.
-    args: ['--controller-http', controller.url, ...(options.args ?? [])],
+    ...(options.tftp === undefined ? {} : { tftp: options.tftp }),
+    args: ['--controller-http', all.map((c) => c.url).join(','), ...(options.args ?? [])],
+  });
+  return { ...agent, enrollToken: token.body.token };
+}
+
+/** Waits until `controller` lists at least one rack and every rack is healthy; returns them. */
+export function waitForHealthyRacks(controller: ControllerEndpoint): Promise<RackJson[]> {
+  return waitFor('the rack to be healthy', async () => {
+    const racks = await api<RackJson[]>(
+      controller.url,
+      controller.adminKey,
+      'GET',
+      '/api/v1/racks',
+    );
+    return racks.body.length > 0 && racks.body.every((r) => r.status === 'healthy')
+      ? racks.body
+      : undefined;
   });
 }
 
@@ -86,20 +123,17 @@ export async function startSite(
     },
   };
   await registerImage(controller.url, controller.adminKey);
-  await waitFor('the rack to connect', async () => {
-    const racks = await api<{ status: string }[]>(
-      controller.url,
-      controller.adminKey,
-      'GET',
-      '/api/v1/racks',
-    );
-    return racks.body.length === 1 && racks.body[0]?.status === 'healthy' ? true : undefined;
-  });
+  await waitForHealthyRacks(controller);
   return site;
 }
 
+/** Where {@link createUser} and {@link createReadyMachine} work: a {@link Site} or any controller. */
+export interface OnController {
+  readonly controller: ControllerEndpoint;
+}
+
 /** Creates a user and returns its API key. */
-export async function createUser(site: Site, username: string): Promise<string> {
+export async function createUser(site: OnController, username: string): Promise<string> {
   const r = await api<{ api_key: string }>(
     site.controller.url,
     site.controller.adminKey,
@@ -116,7 +150,7 @@ export async function createUser(site: Site, username: string): Promise<string> 
 
 /** Creates a machine straight into `ready` with the operator's facts. */
 export async function createReadyMachine(
-  site: Site,
+  site: OnController,
   index: number,
   extra: Record<string, unknown> = {},
 ): Promise<MachineJson> {
