@@ -99,6 +99,16 @@ describe('ingot up and the operator CLI', () => {
     data.cleanup();
   });
 
+  it('lists racks with the controller holding each session', async () => {
+    const json = await ingot(['racks', 'list', '--json'], env);
+    const [rack] = JSON.parse(json.stdout) as { id: string; controller: { name: string } | null }[];
+    const holder = rack?.controller?.name ?? '';
+    expect(holder).not.toBe('');
+    const table = await ingot(['racks', 'list'], env);
+    expect(table.stdout).toMatch(/^ID\s+NAME\s+STATUS\s+LAST HEARTBEAT\s+OUTBOX\s+CONTROLLER\s+/);
+    expect(table.stdout).toMatch(new RegExp(`${rack?.id ?? '?'}\\s.*healthy\\s.*\\s${holder}\\s`));
+  });
+
   it('creates, lists, allocates and shows machines with tables and JSON', async () => {
     const created = await ingot(
       [

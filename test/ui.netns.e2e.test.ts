@@ -17,6 +17,7 @@ import {
   openMachine,
   pageErrors,
   prepareUiLab,
+  rackRow,
   releaseFromForm,
   shownStatus,
   signIn,
@@ -82,6 +83,18 @@ describe('the web UI drives a lab deploy', () => {
     expect(customise.logTail).toContain('about-to-fail');
     expect(await ui.page.getByTestId('status-message').innerText()).toContain('install.customise');
   }, 500_000);
+
+  it('shows the rack with the controller holding its session', async () => {
+    const racks =
+      await site.get<{ id: string; controller: { name: string } | null }[]>('/api/v1/racks');
+    const [rack] = racks;
+    expect(rack?.controller?.name ?? '').not.toBe('');
+    expect(await rackRow(ui, rack?.id ?? '')).toEqual({
+      status: 'healthy',
+      controller: rack?.controller?.name,
+    });
+    await ui.screenshot('05-racks');
+  }, 60_000);
 
   it('signs out: the session key stops working', async () => {
     const key = String(

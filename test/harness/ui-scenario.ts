@@ -151,6 +151,24 @@ export async function pageStillMarked(ui: UiBrowser): Promise<boolean> {
   return (await ui.page.evaluate('window.__ingotNotReloaded === true')) === true;
 }
 
+/**
+ * Opens the racks page from the navigation; returns what the rack's row shows as its status and
+ * as the controller holding its session.
+ */
+export async function rackRow(
+  ui: UiBrowser,
+  rackId: string,
+): Promise<{ status: string; controller: string }> {
+  const { page } = ui;
+  await page.getByRole('link', { name: 'Racks', exact: true }).click();
+  const row = page.getByRole('table', { name: 'Racks' }).locator(`tr[data-rack="${rackId}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  return {
+    status: (await row.locator('.badge').innerText()).trim(),
+    controller: (await row.getByTestId('rack-controller').innerText()).trim(),
+  };
+}
+
 /** The machine as the API has it (to check the UI against). */
 export async function machineStatus(site: DeploySite, vm: LabMachine): Promise<string> {
   return (await site.machine(vm.machineId)).status;

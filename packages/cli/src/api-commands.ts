@@ -368,13 +368,16 @@ export async function racks(
     const result = (await call(client, 'GET', '/api/v1/racks')) as unknown[];
     print(out, json, result, () =>
       table(
-        ['ID', 'NAME', 'STATUS', 'LAST HEARTBEAT', 'OUTBOX', 'VERSION'],
+        ['ID', 'NAME', 'STATUS', 'LAST HEARTBEAT', 'OUTBOX', 'CONTROLLER', 'VERSION'],
         result.map((r) => [
           field(r, 'id'),
           field(r, 'name'),
-          field(r, 'status'),
+          // A revoked rack may still show its last health; say what matters.
+          field(r, 'revoked_at') === '-' ? field(r, 'status') : 'revoked',
           field(r, 'last_heartbeat'),
           field((r as { health: unknown }).health, 'outbox_depth'),
+          // The controller holding the rack's session (several controllers on one database).
+          field((r as { controller: unknown }).controller, 'name'),
           field(r, 'version'),
         ]),
       ),

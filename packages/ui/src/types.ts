@@ -85,6 +85,14 @@ export interface Rack {
     readonly rss_bytes: number;
     readonly services: Readonly<Record<string, string>>;
   } | null;
+  /** The controller holding the rack's session (several controllers on one database). */
+  readonly controller: {
+    readonly id: string;
+    readonly name: string;
+    readonly lease_expires_at: string;
+  } | null;
+  /** When an admin revoked the rack; null while it may connect. */
+  readonly revoked_at: string | null;
 }
 
 /** A rack with its image cache, as `GET /racks/{id}` shows it. */

@@ -19,9 +19,11 @@ function useClock(everyMs: number): number {
   return now;
 }
 
-function RackStatus(props: { status: Rack['status'] }): ReactNode {
-  const tone = props.status === 'healthy' ? 'good' : props.status === 'stale' ? 'busy' : 'bad';
-  return <span className={`badge badge-${tone}`}>{props.status}</span>;
+function RackStatus(props: { rack: Rack }): ReactNode {
+  const { status, revoked_at: revoked } = props.rack;
+  if (revoked !== null) return <span className="badge badge-bad">revoked</span>;
+  const tone = status === 'healthy' ? 'good' : status === 'stale' ? 'busy' : 'bad';
+  return <span className={`badge badge-${tone}`}>{status}</span>;
 }
 
 /** The racks list. */
@@ -57,11 +59,12 @@ export function Racks(): ReactNode {
             <th>Boot plans</th>
             <th>Memory</th>
             <th>Interfaces</th>
+            <th>Controller</th>
           </tr>
         </thead>
         <tbody>
           {(racks ?? []).map((r) => (
-            <tr key={r.id}>
+            <tr key={r.id} data-rack={r.id}>
               <td>
                 <Link to={`/racks/${r.id}`}>{r.name}</Link>
                 <div className="muted small">
@@ -69,7 +72,7 @@ export function Racks(): ReactNode {
                 </div>
               </td>
               <td>
-                <RackStatus status={r.status} />
+                <RackStatus rack={r} />
               </td>
               <td>
                 <Ago iso={r.last_heartbeat} nowMs={now} />
@@ -88,11 +91,14 @@ export function Racks(): ReactNode {
               <td className="small">
                 {r.interfaces.map((i) => `${i.name} ${i.cidrs.join(' ')}`).join(', ')}
               </td>
+              <td className="small" data-testid="rack-controller">
+                {r.controller === null ? '–' : r.controller.name}
+              </td>
             </tr>
           ))}
           {racks?.length === 0 && (
             <tr>
-              <td colSpan={9} className="muted">
+              <td colSpan={10} className="muted">
                 No racks enrolled yet: <code>ingot racks enroll-token</code>, then start an agent.
               </td>
             </tr>
@@ -138,11 +144,12 @@ export function RackPage(props: { id: string }): ReactNode {
         <>
           <div className="machine-head">
             <h2>{rack.name}</h2>
-            <RackStatus status={rack.status} />
+            <RackStatus rack={rack} />
           </div>
           <p className="muted">
             {rack.hostname} · version {rack.version} · last heartbeat{' '}
-            <Ago iso={rack.last_heartbeat} nowMs={now} />
+            <Ago iso={rack.last_heartbeat} nowMs={now} /> · session on{' '}
+            {rack.controller === null ? 'no controller' : rack.controller.name}
           </p>
           <h3>Image cache</h3>
           {cache === null ? (
