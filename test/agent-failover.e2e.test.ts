@@ -4,20 +4,16 @@
  * steps a machine reported meanwhile arrive there exactly once, and machines' metadata requests
  * through the agent reach the surviving controller. All over mutual TLS (the default).
  */
-import { copyFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, type MachineJson } from './harness/api.ts';
-import { postgresAvailable, usePostgres } from './harness/postgres.ts';
 import {
-  startAgentProc,
-  startControllerProc,
-  tempDir,
-  waitFor,
-  type AgentProc,
-  type ControllerProc,
-} from './harness/processes.ts';
-import { registerImage } from './harness/scenario.ts';
+  startControllers,
+  type ClusterController,
+  type Controllers,
+} from './harness/cluster-controllers.ts';
+import { postgresAvailable, usePostgres } from './harness/postgres.ts';
+import { tempDir, waitFor, type AgentProc } from './harness/processes.ts';
+import { registerImage, startEnrolledAgent } from './harness/scenario.ts';
 
 interface EventJson {
   id: string;
@@ -27,29 +23,23 @@ interface EventJson {
 
 describe.skipIf(!postgresAvailable)('agent failover between two controllers', () => {
   const postgres = usePostgres();
-  const dirs = {
-    a: tempDir('failover-a'),
-    b: tempDir('failover-b'),
-    agent: tempDir('failover-agent'),
-  };
-  const controllers: ControllerProc[] = [];
+  const dirs = { controllers: tempDir('failover'), agent: tempDir('failover-agent') };
+  let cluster: Controllers | undefined;
   let agent: AgentProc | undefined;
-  let postgresUrl = '';
 
   beforeAll(async () => {
     const url = await postgres().createDatabase();
-    postgresUrl = url;
-    const a = await startControllerProc({ dataDir: dirs.a.path, args: ['--db', url] });
-    controllers.push(a);
     // One cluster: B gets A's secrets key (it seals the rack CA key) and admin key.
-    copyFileSync(join(dirs.a.path, 'secrets.key'), join(dirs.b.path, 'secrets.key'));
-    copyFileSync(join(dirs.a.path, 'admin.key'), join(dirs.b.path, 'admin.key'));
-    controllers.push(await startControllerProc({ dataDir: dirs.b.path, args: ['--db', url] }));
+    cluster = await startControllers({
+      databaseUrl: url,
+      controllers: 2,
+      workDir: dirs.controllers.path,
+    });
   }, 120_000);
 
   afterAll(async () => {
     await agent?.stop();
-    await Promise.all(controllers.map((c) => c.stop()));
+    await cluster?.close();
     for (const d of Object.values(dirs)) d.cleanup();
   });
 
@@ -59,21 +49,11 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
   };
 
   it('moves to the other controller when its own is killed; steps reported meanwhile arrive once', async () => {
-    const [a, b] = controllers;
-    if (a === undefined || b === undefined) throw new Error('controllers did not start');
-    const token = await api<{ token: string }>(
-      a.url,
-      a.adminKey,
-      'POST',
-      '/api/v1/racks/enroll-tokens',
-    );
-    expect(token.status).toBe(201);
-    const started = await startAgentProc({
-      controller: `${a.grpc},${b.grpc}`,
-      dataDir: dirs.agent.path,
-      enrollToken: token.body.token,
-      args: ['--controller-http', `${a.url},${b.url}`],
-    });
+    const c = cluster;
+    const [a, b] = c?.controllers ?? [];
+    if (c === undefined || a === undefined || b === undefined)
+      throw new Error('controllers did not start');
+    const started = await startEnrolledAgent([a, b], dirs.agent.path);
     agent = started;
 
     // A machine deploying through the rack, so the rack holds its boot plan.
@@ -114,7 +94,7 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
       return r.status === 202 ? r.body.id : undefined;
     };
     const first = await waitFor('the boot plan on the rack', () => report('dhcp.ack'));
-    const events = async (via: ControllerProc): Promise<EventJson[]> =>
+    const events = async (via: ClusterController): Promise<EventJson[]> =>
       (await api<EventJson[]>(via.url, via.adminKey, 'GET', `/api/v1/machines/${id}/events`)).body;
     await waitFor('dhcp.ack at the controllers', async () =>
       (await events(b)).some((e) => e.id === first) ? true : undefined,
@@ -124,8 +104,7 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
     const [dead, survivor] = holder === a.grpc ? [a, b] : [b, a];
     expect([a.grpc, b.grpc]).toContain(holder);
     const killedAt = Date.now();
-    dead.signal('SIGKILL');
-    await dead.exited;
+    await c.killController(dead.index);
     // Reported while the agent finds the other controller: buffered in its outbox.
     const later: (string | undefined)[] = [];
     for (const step of ['boot.config', 'boot.kernel', 'boot.initrd'])
@@ -165,14 +144,8 @@ describe.skipIf(!postgresAvailable)('agent failover between two controllers', ()
 
     // The killed controller comes back (same data, same database) and the rack is revoked
     // through it, not through the controller holding the session: that session is closed too.
-    const [httpPort, grpcPort] = [dead.url, dead.grpc].map((x) => Number(x.split(':').at(-1)));
-    const back = await startControllerProc({
-      dataDir: dead === a ? dirs.a.path : dirs.b.path,
-      httpPort,
-      grpcPort,
-      args: ['--db', postgresUrl],
-    });
-    controllers.push(back);
+    await c.restartController(dead.index);
+    const back = dead;
     const racks = await api<{ id: string }[]>(back.url, back.adminKey, 'GET', '/api/v1/racks');
     const rackId = racks.body[0]?.id ?? '';
     expect((await sessionHolder(started)) ?? '').toBe(survivor.grpc);
