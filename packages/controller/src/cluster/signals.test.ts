@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { decodeSignal } from './pg-signals.ts';
-import { createSignalHub, type ClusterMessage } from './signals.ts';
+import {
+  createSignalHub,
+  MAX_SIGNAL_MACHINE_IDS,
+  mergePowerConfigsSignals,
+  powerConfigsSignal,
+  type ClusterMessage,
+} from './signals.ts';
 
 describe('in-process signal hub', () => {
   it('delivers each signal once to every member, the sender included, until it leaves', async () => {
@@ -52,6 +58,40 @@ describe('NOTIFY payloads', () => {
       '{"o":"a","s":{"kind":"rack-revoked","rackId":"r1","x":1}}',
       { origin: 'a', signal: { kind: 'rack-revoked', rackId: 'r1' } },
     ],
+    'power configs of every machine': [
+      '{"o":"a","s":{"kind":"rack-power-configs","rackId":"r1"}}',
+      { origin: 'a', signal: { kind: 'rack-power-configs', rackId: 'r1' } },
+    ],
+    'power configs of named machines': [
+      '{"o":"a","s":{"kind":"rack-power-configs","rackId":"r1","machineIds":["m1","m2"]}}',
+      {
+        origin: 'a',
+        signal: { kind: 'rack-power-configs', rackId: 'r1', machineIds: ['m1', 'm2'] },
+      },
+    ],
+    'machine ids not an array': [
+      '{"o":"a","s":{"kind":"rack-power-configs","rackId":"r1","machineIds":"m1"}}',
+      undefined,
+    ],
+    'a machine id not a string': [
+      '{"o":"a","s":{"kind":"rack-power-configs","rackId":"r1","machineIds":["m1",2]}}',
+      undefined,
+    ],
+    'an empty machine id': [
+      '{"o":"a","s":{"kind":"rack-power-configs","rackId":"r1","machineIds":[""]}}',
+      undefined,
+    ],
+    'too many machine ids': [
+      JSON.stringify({
+        o: 'a',
+        s: {
+          kind: 'rack-power-configs',
+          rackId: 'r1',
+          machineIds: Array.from({ length: MAX_SIGNAL_MACHINE_IDS + 1 }, (_, i) => `m${String(i)}`),
+        },
+      }),
+      undefined,
+    ],
     'no payload': [undefined, undefined],
     'not JSON': ['{', undefined],
     'not an object': ['42', undefined],
@@ -63,5 +103,45 @@ describe('NOTIFY payloads', () => {
   };
   it.each(Object.entries(cases))('%s', (_, [payload, expected]) => {
     expect(decodeSignal(payload)).toEqual(expected);
+  });
+});
+
+describe('power config signals', () => {
+  const ids = (n: number, from = 0): string[] =>
+    Array.from({ length: n }, (_, i) => `m${String(from + i)}`);
+
+  it('name at most MAX_SIGNAL_MACHINE_IDS machines; more mean every machine', () => {
+    expect(powerConfigsSignal('r', ['a', 'b', 'a'])).toEqual({
+      kind: 'rack-power-configs',
+      rackId: 'r',
+      machineIds: ['a', 'b'],
+    });
+    expect(powerConfigsSignal('r', ids(MAX_SIGNAL_MACHINE_IDS)).machineIds).toHaveLength(
+      MAX_SIGNAL_MACHINE_IDS,
+    );
+    expect(powerConfigsSignal('r', ids(MAX_SIGNAL_MACHINE_IDS + 1))).toEqual({
+      kind: 'rack-power-configs',
+      rackId: 'r',
+    });
+    expect(powerConfigsSignal('r')).toEqual({ kind: 'rack-power-configs', rackId: 'r' });
+  });
+
+  it('a signal the NOTIFY encoder sends decodes to itself', () => {
+    const signal = powerConfigsSignal('r', ids(MAX_SIGNAL_MACHINE_IDS));
+    const payload = JSON.stringify({ o: 'a', s: signal });
+    expect(payload.length).toBeLessThan(8000); // PostgreSQL's NOTIFY payload limit
+    expect(decodeSignal(payload)).toEqual({ origin: 'a', signal });
+  });
+
+  it('merge the machines named; every machine wins; too many become every machine', () => {
+    const of = (machineIds?: string[]) => powerConfigsSignal('r', machineIds);
+    expect(mergePowerConfigsSignals(of(['a', 'b']), of(['b', 'c'])).machineIds).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    expect(mergePowerConfigsSignals(of(['a']), of()).machineIds).toBeUndefined();
+    expect(mergePowerConfigsSignals(of(), of(['a'])).machineIds).toBeUndefined();
+    expect(mergePowerConfigsSignals(of(ids(30)), of(ids(30, 30))).machineIds).toBeUndefined();
   });
 });
