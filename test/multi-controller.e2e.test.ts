@@ -14,17 +14,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeMachine } from '@ingot/lab/redfish/machine.ts';
 import { startRedfishService, type RedfishService } from '@ingot/lab/redfish/service.ts';
 import { api, type EventJson, type MachineJson } from './harness/api.ts';
-import { postgresAvailable, usePostgres } from './harness/postgres.ts';
 import {
-  startAgentProc,
-  startControllerProc,
-  tempDir,
-  waitFor,
-  type AgentProc,
-  type ControllerProc,
-  type Proc,
-} from './harness/processes.ts';
-import { registerImage } from './harness/scenario.ts';
+  startControllers,
+  type ClusterController,
+  type Controllers,
+} from './harness/cluster-controllers.ts';
+import { postgresAvailable, usePostgres } from './harness/postgres.ts';
+import { tempDir, waitFor, type AgentProc } from './harness/processes.ts';
+import {
+  registerImage,
+  startEnrolledAgent,
+  waitForHealthyRacks,
+  type ControllerEndpoint,
+} from './harness/scenario.ts';
 import { tapEvents } from './harness/ws.ts';
 
 interface RackJson {
@@ -35,17 +37,18 @@ interface RackJson {
 
 describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agent', () => {
   const postgres = usePostgres();
-  const dirs = { a: tempDir('ctl-a'), b: tempDir('ctl-b'), agent: tempDir('agent') };
+  const dirs = { controllers: tempDir('ctl'), agent: tempDir('agent') };
   const box = new FakeMachine('Off');
-  let a: ControllerProc;
-  let b: ControllerProc;
-  let agent: AgentProc;
+  let cluster: Controllers | undefined;
+  let a: ClusterController;
+  let b: ClusterController;
+  let agent: AgentProc | undefined;
   let bmc: RedfishService;
   let rackId: string;
   let machine: MachineJson;
   let databaseUrl: string;
-  /** What beforeAll started, for afterAll (which runs even when beforeAll failed midway). */
-  const started: [string, Proc][] = [];
+  /** What each process wrote, by tag (`c0` is B, `c1` A), for INGOT_TEST_LOGS=1. */
+  const logs = new Map<string, string>();
   let bmcStarted: RedfishService | undefined;
   // A minute between heartbeats: pending commands are resent on each one, so a command that
   // arrives sooner was sent because of the cluster's wake-up signal.
@@ -53,7 +56,7 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
   const controllerArgs = ['--heartbeat-interval', '60s', '--deploy-timeout', '10s'];
 
   /** The rack as `via` shows it. */
-  async function rack(via: ControllerProc): Promise<RackJson> {
+  async function rack(via: ControllerEndpoint): Promise<RackJson> {
     const r = await api<RackJson[]>(via.url, via.adminKey, 'GET', '/api/v1/racks');
     expect(r.status).toBe(200);
     const found = r.body.find((x) => x.id === rackId);
@@ -73,43 +76,25 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       username: 'root',
       password: 'pw-1x',
     });
-    // B starts first: it makes the admin and becomes the sweeper's leader.
-    b = await startControllerProc({
-      dataDir: dirs.b.path,
-      args: ['--db', url, '--name', 'b', ...controllerArgs],
+    // B starts first (index 0): it makes the admin and becomes the sweeper's leader. One admin
+    // and one secrets key for the cluster: A gets B's (as an operator would copy them).
+    cluster = await startControllers({
+      databaseUrl: url,
+      controllers: 2,
+      workDir: dirs.controllers.path,
+      controllerArgs: (i) => ['--name', i === 0 ? 'b' : 'a', ...controllerArgs],
+      onOutput: (who, text) => logs.set(who, (logs.get(who) ?? '') + text),
     });
-    started.push(['B', b]);
-    // One admin and one secrets key for the cluster: A gets B's (as an operator would copy them).
-    copyFileSync(join(dirs.b.path, 'admin.key'), join(dirs.a.path, 'admin.key'));
-    copyFileSync(join(dirs.b.path, 'secrets.key'), join(dirs.a.path, 'secrets.key'));
-    a = await startControllerProc({
-      dataDir: dirs.a.path,
-      args: ['--db', url, '--name', 'a', ...controllerArgs],
-    });
-    started.push(['A', a]);
-    expect(a.output()).not.toMatch(/Admin API key written/);
+    const [first, second] = cluster.controllers;
+    if (first === undefined || second === undefined) throw new Error('controllers did not start');
+    [b, a] = [first, second];
+    expect(a.proc?.output()).not.toMatch(/Admin API key written/);
     // Images uploaded through B are in the database, so A serves them too.
     await registerImage(b.url, b.adminKey);
-    const token = await api<{ token: string }>(
-      a.url,
-      a.adminKey,
-      'POST',
-      '/api/v1/racks/enroll-tokens',
-    );
-    expect(token.status).toBe(201);
-    // The agent knows both controllers and starts with B.
-    agent = await startAgentProc({
-      controller: `${b.grpc},${a.grpc}`,
-      dataDir: dirs.agent.path,
-      enrollToken: token.body.token,
-      // Image files and metadata come from the controller the session is on.
-      args: ['--controller-http', `${b.url},${a.url}`],
-    });
-    started.push(['agent', agent]);
-    const racks = await waitFor('the rack to enroll', async () => {
-      const r = await api<RackJson[]>(a.url, a.adminKey, 'GET', '/api/v1/racks');
-      return r.body.length === 1 ? r.body : undefined;
-    });
+    // The agent knows both controllers and starts with B; its token comes from A. Image files
+    // and metadata come from the controller the session is on.
+    agent = await startEnrolledAgent([b, a], dirs.agent.path, { via: a });
+    const racks = await waitForHealthyRacks(a);
     rackId = racks[0]?.id ?? '';
     await waitFor('B to hold the session', async () =>
       (await rack(a)).controller?.name === 'b' ? true : undefined,
@@ -118,10 +103,12 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
 
   afterAll(async () => {
     if (process.env['INGOT_TEST_LOGS'] === '1') {
-      for (const [name, p] of started) process.stdout.write(`--- ${name}\n${p.output()}\n`);
+      for (const [name, text] of logs) process.stdout.write(`--- ${name}\n${text}\n`);
+      process.stdout.write(`--- agent\n${agent?.output() ?? ''}\n`);
     }
     // The agent first, then the controllers, each by its PID.
-    for (const [, p] of started.reverse()) await p.stop();
+    await agent?.stop();
+    await cluster?.close();
     await bmcStarted?.close();
     for (const d of Object.values(dirs)) d.cleanup();
   });
@@ -211,8 +198,8 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
       {},
     );
     expect(deploy.status, JSON.stringify(deploy.body)).toBe(202);
-    b.signal('SIGKILL');
-    await b.exited;
+    if (cluster === undefined) throw new Error('controllers did not start');
+    await cluster.killController(b.index);
     const moved = await waitFor(
       'A to hold the session',
       async () => {
@@ -257,7 +244,7 @@ describe.skipIf(!postgresAvailable)('two controllers on one PostgreSQL, one agen
   it('a controller joining the database writes no admin.key and says how to get one', async () => {
     const dir = tempDir('ctl-c');
     try {
-      copyFileSync(join(dirs.b.path, 'secrets.key'), join(dir.path, 'secrets.key'));
+      copyFileSync(join(b.dataDir, 'secrets.key'), join(dir.path, 'secrets.key'));
       const cli = resolve(import.meta.dirname, '..', 'packages', 'cli', 'src', 'main.ts');
       const child = spawn(
         process.execPath,
