@@ -5,20 +5,14 @@
  * its existing rack id and secret, gets a certificate and keeps its rack id.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { api } from './harness/api.ts';
 import {
   startAgentProc,
   startControllerProc,
   tempDir,
-  waitFor,
   type AgentProc,
   type ControllerProc,
 } from './harness/processes.ts';
-
-interface RackJson {
-  id: string;
-  status: string;
-}
+import { startEnrolledAgent, waitForHealthyRacks } from './harness/scenario.ts';
 
 describe('an agent enrolled before mutual TLS', () => {
   const cdir = tempDir('migrate-controller');
@@ -31,29 +25,14 @@ describe('an agent enrolled before mutual TLS', () => {
     adir.cleanup();
   });
 
-  const token = async (c: ControllerProc): Promise<string> =>
-    (await api<{ token: string }>(c.url, c.adminKey, 'POST', '/api/v1/racks/enroll-tokens')).body
-      .token;
-  const healthy = (c: ControllerProc): Promise<RackJson[]> =>
-    waitFor('the rack to be healthy', async () => {
-      const racks = (await api<RackJson[]>(c.url, c.adminKey, 'GET', '/api/v1/racks')).body;
-      return racks.length > 0 && racks.every((r) => r.status === 'healthy') ? racks : undefined;
-    });
-
   it('needs one new token, then keeps its rack id over mutual TLS', async () => {
     const plain = await startControllerProc({ dataDir: cdir.path, args: ['--insecure-grpc'] });
     procs.push(plain);
-    const plainToken = await token(plain);
-    // A plaintext controller's tokens carry no pin.
-    expect(plainToken).not.toContain('.');
-    const oldAgent = await startAgentProc({
-      controller: plain.grpc,
-      dataDir: adir.path,
-      enrollToken: plainToken,
-      args: ['--insecure-grpc'],
-    });
+    const oldAgent = await startEnrolledAgent(plain, adir.path, { args: ['--insecure-grpc'] });
     procs.push(oldAgent);
-    const [before] = await healthy(plain);
+    // A plaintext controller's tokens carry no pin.
+    expect(oldAgent.enrollToken).not.toContain('.');
+    const [before] = await waitForHealthyRacks(plain);
     await oldAgent.stop();
     await plain.stop();
 
@@ -67,13 +46,9 @@ describe('an agent enrolled before mutual TLS', () => {
     );
     expect(refused).toMatch(/enrolled before controllers required mutual TLS/);
 
-    const agent = await startAgentProc({
-      controller: tls.grpc,
-      dataDir: adir.path,
-      enrollToken: await token(tls),
-    });
+    const agent = await startEnrolledAgent(tls, adir.path);
     procs.push(agent);
-    const after = await healthy(tls);
+    const after = await waitForHealthyRacks(tls);
     expect(after.map((r) => r.id)).toEqual([before?.id]);
     const metrics = await (await fetch(`${agent.url}/metrics`)).text();
     expect(metrics).toContain(`ingot_controller_session_info{controller="${tls.grpc}"} 1`);
