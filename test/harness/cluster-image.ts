@@ -7,11 +7,21 @@
 import { createHash } from 'node:crypto';
 import { api } from './api.ts';
 
+/** The bytes {@link registerStandInImage} uploads for a file name (`vmlinuz`, `ephemeral-vmlinuz` …). */
+export function standInBytes(name: string): Buffer {
+  return Buffer.from(`stand-in ${name}\n`);
+}
+
+/** sha256 (hex) of {@link standInBytes}. */
+export function standInSha256(name: string): string {
+  return createHash('sha256').update(standInBytes(name)).digest('hex');
+}
+
 /** Uploads the stand-in files and registers both images. Throws on any refusal. */
 export async function registerStandInImage(url: string, adminKey: string): Promise<void> {
   const file = async (role: string, name: string): Promise<Record<string, unknown>> => {
-    const bytes = Buffer.from(`stand-in ${name}\n`);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const bytes = standInBytes(name);
+    const sha256 = standInSha256(name);
     const res = await fetch(`${url}/api/v1/images/files/${sha256}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/octet-stream' },

@@ -3,9 +3,9 @@
  * ready machines, and a simulated machine that reports its boot and install steps to the agent the
  * way the boot environment will.
  */
-import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { api, type EventJson, type MachineJson } from './api.ts';
+import { registerStandInImage } from './cluster-image.ts';
 import {
   startAgentProc,
   startControllerProc,
@@ -14,6 +14,17 @@ import {
   type AgentProc,
   type ControllerProc,
 } from './processes.ts';
+
+/**
+ * The stand-in images (debian/bookworm/amd64 and Ingot's ephemeral environment): simulated
+ * machines fetch nothing, but the controller only registers images whose files it holds, and disk
+ * deploys boot the environment. `registerImage` throws on any refusal.
+ */
+export {
+  registerStandInImage as registerImage,
+  standInBytes,
+  standInSha256,
+} from './cluster-image.ts';
 
 /** The steps a machine reports during a deployment to disk (DESIGN.md §3), in order. */
 export const DEPLOY_STEPS = [
@@ -122,7 +133,7 @@ export async function startSite(
       adir.cleanup();
     },
   };
-  await registerImage(controller.url, controller.adminKey);
+  await registerStandInImage(controller.url, controller.adminKey);
   await waitForHealthyRacks(controller);
   return site;
 }
@@ -249,49 +260,4 @@ export async function waitForStep(
       ? true
       : undefined,
   );
-}
-
-/** The bytes {@link registerImage} uploads for a file name (`vmlinuz`, `ephemeral-vmlinuz` …). */
-export function standInBytes(name: string): Buffer {
-  return Buffer.from(`stand-in ${name}\n`);
-}
-
-/** sha256 (hex) of {@link standInBytes}. */
-export function standInSha256(name: string): string {
-  return createHash('sha256').update(standInBytes(name)).digest('hex');
-}
-
-/**
- * Uploads small stand-in files and registers debian/bookworm/amd64 and Ingot's ephemeral
- * environment (ingot/ephemeral/amd64) over them: simulated machines fetch nothing, but the
- * controller only registers images whose files it holds, and disk deploys boot the environment.
- */
-export async function registerImage(url: string, adminKey: string): Promise<void> {
-  const file = async (role: string, name: string): Promise<Record<string, unknown>> => {
-    const bytes = standInBytes(name);
-    const sha256 = standInSha256(name);
-    const res = await fetch(`${url}/api/v1/images/files/${sha256}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/octet-stream' },
-      body: bytes,
-    });
-    expect(res.status, await res.text()).toBeLessThan(300);
-    return { role, sha256, size_bytes: bytes.length, name };
-  };
-  for (const [os, release, prefix] of [
-    ['debian', 'bookworm', ''],
-    ['ingot', 'ephemeral', 'ephemeral-'],
-  ] as const) {
-    const r = await api(url, adminKey, 'POST', '/api/v1/images', {
-      os,
-      release,
-      arch: 'amd64',
-      files: [
-        await file('kernel', `${prefix}vmlinuz`),
-        await file('initrd', `${prefix}initrd.img`),
-        await file('squashfs', `${prefix}root.squashfs`),
-      ],
-    });
-    expect(r.status, JSON.stringify(r.body)).toBe(201);
-  }
 }
