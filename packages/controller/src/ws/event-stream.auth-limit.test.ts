@@ -1,21 +1,6 @@
-import { silentLogger } from '@ingot/common';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AuthLimiter } from '../app/auth-limiter.ts';
-import { createServiceFixture, type ServiceFixture } from '../testing/index.ts';
-import { attachEventStream } from './event-stream.ts';
-
-let fixture: ServiceFixture | undefined;
-let server: Server | undefined;
-let closeStream: (() => void) | undefined;
-
-afterEach(async () => {
-  closeStream?.();
-  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
-  await fixture?.close();
-});
+import { useEventStreamServer } from './event-stream-fixture.ts';
 
 /** Tries `/ws?key=`: the HTTP status of a refused upgrade (with Retry-After), or 101. */
 function upgrade(port: number, key: string): Promise<{ status: number; retryAfter?: string }> {
@@ -36,21 +21,10 @@ function upgrade(port: number, key: string): Promise<{ status: number; retryAfte
 }
 
 describe('/ws key limits', () => {
+  const start = useEventStreamServer();
+
   it('answers 10 wrong keys 401, then 429 with Retry-After; the right key still opens', async () => {
-    const f = await createServiceFixture();
-    fixture = f;
-    const s = createServer();
-    server = s;
-    closeStream = attachEventStream(s, {
-      bus: f.bus,
-      store: f.store,
-      users: f.users,
-      machines: f.machines,
-      authLimiter: new AuthLimiter({ store: f.store, bus: f.bus, clock: f.clock }),
-      logger: silentLogger,
-    });
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    const { port } = s.address() as AddressInfo;
+    const { fixture: f, port } = await start();
     const statuses: number[] = [];
     for (let i = 0; i < 10; i++) statuses.push((await upgrade(port, `wrong-${i}`)).status);
     expect(statuses).toEqual(Array<number>(10).fill(401));

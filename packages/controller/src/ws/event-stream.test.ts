@@ -1,12 +1,9 @@
-import { silentLogger } from '@ingot/common';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AuthLimiter } from '../app/auth-limiter.ts';
 import type { EventRecord } from '../domain/event.ts';
-import { createServiceFixture, newEvent, type ServiceFixture } from '../testing/index.ts';
-import { attachEventStream, MAX_EVENTS_BEHIND } from './event-stream.ts';
+import { newEvent, type ServiceFixture } from '../testing/index.ts';
+import { MAX_EVENTS_BEHIND } from './event-stream.ts';
+import { useEventStreamServer } from './event-stream-fixture.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -15,31 +12,10 @@ function record(seq: number): EventRecord {
 }
 
 describe('/ws event stream', () => {
-  let fixture: ServiceFixture | undefined;
-  let server: Server | undefined;
-  let closeStream: (() => void) | undefined;
-
-  afterEach(async () => {
-    closeStream?.();
-    await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
-    await fixture?.close();
-  });
+  const start = useEventStreamServer();
 
   async function open(): Promise<{ ws: WebSocket; f: ServiceFixture }> {
-    const f = await createServiceFixture();
-    fixture = f;
-    const s = createServer();
-    server = s;
-    closeStream = attachEventStream(s, {
-      bus: f.bus,
-      store: f.store,
-      users: f.users,
-      machines: f.machines,
-      authLimiter: new AuthLimiter({ store: f.store, bus: f.bus, clock: f.clock }),
-      logger: silentLogger,
-    });
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    const { port } = s.address() as AddressInfo;
+    const { fixture: f, port } = await start();
     const ws = new WebSocket(`ws://127.0.0.1:${String(port)}/ws`, {
       headers: { authorization: `Bearer ${f.admin.apiKey}` },
     });
