@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { api } from './api.ts';
 
-/** The bytes {@link registerStandInImage} uploads for a file name (`vmlinuz`, `ephemeral-vmlinuz` …). */
+/** The bytes {@link registerStandInImage} uploads for a file name (`vmlinuz` …). */
 export function standInBytes(name: string): Buffer {
   return Buffer.from(`stand-in ${name}\n`);
 }
