@@ -182,6 +182,20 @@ describe('session power configs', () => {
   });
 });
 
+describe('machines naming no rack', () => {
+  it('are polled by the only rack, and no longer once a second rack enrolls', async () => {
+    const { rack } = await t.f.enrollRack('rack-1');
+    const m = await t.f.createMachine({ power: bmc('p') ?? undefined });
+    const s = sessionFor(rack);
+    await s.power.push();
+    expect(s.take().sent).toEqual([{ machineId: m.id, driver: 'ipmi', password: 'p' }]);
+    t.f.notifier.clear();
+    await t.f.enrollRack('rack-2');
+    await s.deliver();
+    expect(s.take().sent).toEqual([{ machineId: m.id, driver: '' }]);
+  });
+});
+
 describe('one machine changed among many', () => {
   it('reads that machine, not every machine stored', async () => {
     const { rack } = await t.f.enrollRack('rack-1');
