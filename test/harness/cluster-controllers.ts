@@ -5,16 +5,12 @@
  * data directory, same ports) by index; the harness knows every PID it started and signals only
  * those. {@link startCluster} in cluster.ts adds a rack agent; tests without one use this alone.
  */
-import { spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { freePort, type Proc } from './processes.ts';
-
-const ROOT = resolve(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts');
+import { join } from 'node:path';
+import { freePort, launch, type Proc } from './processes.ts';
 
 /** Starts a command (node's `spawn`, or a lab namespace's, which keeps the PID). */
-export type Spawner = (cmd: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+export type { Spawner } from './processes.ts';
 
 /** Options of {@link startControllers}. */
 export interface ControllersOptions {
@@ -62,67 +58,6 @@ export interface Controllers {
   close(): Promise<void>;
 }
 
-/** Starts `ingot <args>` with `spawner` and resolves once its stdout matches `ready`. */
-export function launch(
-  spawner: Spawner,
-  args: readonly string[],
-  ready: RegExp,
-  onOutput: (text: string) => void,
-  timeoutMs = 60_000,
-): Promise<Proc> {
-  const child = spawner(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, INGOT_URL: '', INGOT_API_KEY: '' },
-  });
-  let out = '';
-  const take = (d: Buffer): void => {
-    const text = d.toString();
-    // Keep the tail only: chaos runs restart processes many times.
-    out = (out + text).slice(-200_000);
-    onOutput(text);
-  };
-  child.stdout?.on('data', take);
-  child.stderr?.on('data', take);
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ingot ${args.join(' ')}`);
-  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
-  const proc: Proc = {
-    child,
-    pid,
-    output: () => out,
-    signal: (sig) => {
-      if (!gone()) process.kill(pid, sig);
-    },
-    exited,
-    async stop(graceMs = 5000) {
-      if (gone()) return;
-      process.kill(pid, 'SIGTERM');
-      const timer = setTimeout(() => proc.signal('SIGKILL'), graceMs);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-  return new Promise((resolveProc, reject) => {
-    const timer = setTimeout(() => {
-      proc.signal('SIGKILL');
-      reject(new Error(`ingot ${args[0] ?? ''} not ready in ${String(timeoutMs)} ms:\n${out}`));
-    }, timeoutMs);
-    const check = (): void => {
-      if (!ready.test(out)) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', check);
-      resolveProc(proc);
-    };
-    child.stdout?.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`ingot ${args[0] ?? ''} exited (${String(code)}) before ready:\n${out}`));
-    });
-  });
-}
-
 /** SIGKILLs `proc` (if any) and waits until it is gone. Returns its PID. */
 export async function killHard(proc: Proc | undefined): Promise<number | undefined> {
   if (proc === undefined) return undefined;
@@ -159,7 +94,6 @@ export async function startControllers(options: ControllersOptions): Promise<Con
     const extra = extraArgs(slot.index);
     const namesDb = extra.some((a) => a === '--db' || a === '--database');
     const proc = await launch(
-      spawnChild,
       [
         'controller',
         '--data',
@@ -174,7 +108,7 @@ export async function startControllers(options: ControllersOptions): Promise<Con
         ...extra,
       ],
       /listening on http:/,
-      (t) => emit(`c${String(slot.index)}`, t),
+      { onOutput: (t) => emit(`c${String(slot.index)}`, t), timeoutMs: 60_000 },
     );
     slot.proc = proc;
     slot.pids.push(proc.pid);

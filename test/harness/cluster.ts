@@ -5,20 +5,18 @@
  * every PID it started and signals only those. The agent may run inside a lab namespace (pass
  * the lab's `spawn`), the controllers then listen on the lab uplink's host address.
  */
-import { spawn as spawnChild } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { api } from './api.ts';
 import {
   killHard,
-  launch,
   startControllers,
   type Controllers,
   type ControllersOptions,
   type Spawner,
 } from './cluster-controllers.ts';
 import { parsePrometheusText, sampleValue } from './prometheus-text.ts';
-import { freePort, waitFor, type Proc } from './processes.ts';
+import { freePort, launch, waitFor, type Proc } from './processes.ts';
 
 export type { ClusterController, Spawner } from './cluster-controllers.ts';
 
@@ -92,7 +90,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const agentHttp = agentOptions?.http ?? `127.0.0.1:${String(await freePort())}`;
     const startAgent = async (slot: ClusterAgent): Promise<void> => {
       const proc = await launch(
-        agentOptions?.spawn ?? spawnChild,
         [
           'agent',
           '--controller',
@@ -109,7 +106,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           ...(agentOptions?.args ?? ['--dhcp', 'off', '--tftp', 'off']),
         ],
         /rack agent running/,
-        (t) => emit('agent', t),
+        { spawner: agentOptions?.spawn, onOutput: (t) => emit('agent', t), timeoutMs: 60_000 },
       );
       slot.proc = proc;
       slot.pids.push(proc.pid);

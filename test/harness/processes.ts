@@ -2,7 +2,7 @@
  * Starts the controller and the rack agent as real processes through the `ingot` CLI, on
  * loopback ports, and stops them by PID. Every test gets its own data directories.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -44,28 +44,48 @@ export interface Proc {
   stop(graceMs?: number): Promise<void>;
 }
 
-function startCli(args: string[], readyPattern: RegExp, timeoutMs = 30_000): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+/** Starts a child process: `spawn` itself, or `ip netns exec` around it (see test/harness/cluster.ts). */
+export type Spawner = (cmd: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+/**
+ * Starts `ingot <args>` (through tsx, with `spawner`) and resolves once its stdout matches
+ * `ready`; rejects, killing it, when it exits first or is not ready within `timeoutMs`. Keeps the
+ * last 200,000 characters of its output (chaos runs restart processes many times) and hands each
+ * chunk to `onOutput`.
+ */
+export function launch(
+  args: readonly string[],
+  ready: RegExp,
+  options: { spawner?: Spawner; onOutput?: (text: string) => void; timeoutMs?: number } = {},
+): Promise<Proc> {
+  const { spawner = spawn, onOutput, timeoutMs = 30_000 } = options;
+  const child = spawner(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, INGOT_URL: '', INGOT_API_KEY: '' },
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const take = (d: Buffer): void => {
+    const text = d.toString();
+    out = (out + text).slice(-200_000);
+    onOutput?.(text);
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ingot ${args.join(' ')}`);
+  const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
   const proc: Proc = {
     child,
     pid,
     output: () => out,
     signal: (sig) => {
-      if (child.exitCode === null && child.signalCode === null) process.kill(pid, sig);
+      if (!gone()) process.kill(pid, sig);
     },
     exited,
     async stop(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (gone()) return;
       process.kill(pid, 'SIGTERM');
       const timer = setTimeout(() => proc.signal('SIGKILL'), graceMs);
       await exited;
@@ -78,13 +98,12 @@ function startCli(args: string[], readyPattern: RegExp, timeoutMs = 30_000): Pro
       reject(new Error(`ingot ${args[0] ?? ''} did not become ready in ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const check = (): void => {
-      if (readyPattern.test(out)) {
-        clearTimeout(timer);
-        child.stdout.off('data', check);
-        resolveProc(proc);
-      }
+      if (!ready.test(out)) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      resolveProc(proc);
     };
-    child.stdout.on('data', check);
+    child.stdout?.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(
@@ -113,7 +132,7 @@ export async function startControllerProc(options: {
   const host = options.host ?? '127.0.0.1';
   const httpPort = options.httpPort ?? (await freePort());
   const grpcPort = options.grpcPort ?? (await freePort());
-  const proc = await startCli(
+  const proc = await launch(
     [
       'controller',
       '--data',
@@ -154,7 +173,7 @@ export async function startAgentProc(options: {
   args?: string[];
 }): Promise<AgentProc> {
   const httpPort = options.httpPort ?? (await freePort());
-  const proc = await startCli(
+  const proc = await launch(
     [
       'agent',
       '--controller',
