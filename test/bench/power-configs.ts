@@ -1,5 +1,5 @@
 /**
- * `node --import tsx test/bench/power-configs.ts [--stored 10000] [--creates 200]`: what
+ * `pnpm bench:power-configs [--stored 10000] [--creates 200]`: what
  * enlisting machines one by one costs the controller when many machines with BMCs are stored
  * (issue 7: each create used to make the rack's session read every machine). A real controller
  * process (SQLite, plaintext gRPC) with `--stored` machines seeded with power settings; a stand-in
