@@ -5,17 +5,10 @@
  * machines installed again). Runs the real gRPC server against a real client; the rack service
  * is a stand-in whose event recording waits until the test lets it finish.
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { ok, silentLogger } from '@ingot/common';
-import { RackServiceClient, SessionRequest, type SessionResponse } from '@ingot/proto/rack/v1';
+import { SessionRequest, type SessionResponse } from '@ingot/proto/rack/v1';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuthLimiter } from '../app/auth-limiter.ts';
-import type { RackService } from '../app/rack-service.ts';
-import type { SecretBox } from '../app/secret-box.ts';
 import type { RackCommand } from '../domain/rack.ts';
-import { startRackServer, type RackServerHandle } from './rack-server.ts';
-
-const RACK = 'rack-1';
+import { openStandInSession, STAND_IN_RACK as RACK, until } from './stand-in-session.ts';
 
 function localDiskPlan(id: string): RackCommand {
   return {
@@ -39,15 +32,6 @@ function localDiskPlan(id: string): RackCommand {
   };
 }
 
-/** Polls `check` every 10 ms for at most 5 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 describe('rack session commands', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
   afterEach(async () => {
@@ -61,59 +45,24 @@ describe('rack session commands', () => {
       finishRecording = resolve;
     });
     let recording = false;
-    const racks = {
-      authenticate: () => Promise.resolve(ok({ id: RACK })),
-      sessionChanged: () => Promise.resolve(),
-      pendingCommands: () => Promise.resolve([...pending]),
-      powerConfigs: () => Promise.resolve([]),
-      mayConnect: () => Promise.resolve(true),
-      heartbeat: () => Promise.resolve(),
-      ackCommands: () => Promise.resolve(),
-      recordEvents: async () => {
-        recording = true;
-        await recordingDone;
-      },
-    };
-    const authLimiter = {
-      guard: (_attempt: unknown, verify: () => Promise<unknown>) => verify(),
-    };
-    const server: RackServerHandle = await startRackServer(
-      racks as unknown as RackService,
-      silentLogger,
-      {
-        host: '127.0.0.1',
-        port: 0,
-        heartbeatIntervalMs: 60_000,
-        secrets: {} as SecretBox,
-        authLimiter: authLimiter as unknown as AuthLimiter,
-      },
-    );
-    cleanups.push(() => server.close());
-    const client = new RackServiceClient(
-      `127.0.0.1:${String(server.port)}`,
-      credentials.createInsecure(),
-    );
-    cleanups.push(() => client.close());
-    const metadata = new Metadata();
-    metadata.set('x-ingot-rack-id', RACK);
-    metadata.set('x-ingot-rack-secret', 'secret');
-    const call = client.session(metadata);
-    cleanups.push(() => call.cancel());
-    call.on('error', () => undefined);
     const seen: string[] = [];
-    call.on('data', (m: SessionResponse) => {
-      const kind = m.kind;
-      if (kind?.$case === 'command') seen.push(`command ${kind.value.id}`);
-      else if (kind !== undefined) seen.push(kind.$case);
-    });
-
-    call.write(
-      SessionRequest.fromPartial({
-        kind: {
-          $case: 'hello',
-          value: { hostname: 'r1', version: 'test', networkConfigVersion: 0 },
+    const { server, call } = await openStandInSession(
+      {
+        pendingCommands: () => Promise.resolve([...pending]),
+        powerConfigs: () => Promise.resolve([]),
+        heartbeat: () => Promise.resolve(),
+        ackCommands: () => Promise.resolve(),
+        recordEvents: async () => {
+          recording = true;
+          await recordingDone;
         },
-      }),
+      },
+      (m: SessionResponse) => {
+        const kind = m.kind;
+        if (kind?.$case === 'command') seen.push(`command ${kind.value.id}`);
+        else if (kind !== undefined) seen.push(kind.$case);
+      },
+      cleanups,
     );
     await until('welcome', () => seen.includes('welcome'));
     call.write(

@@ -3,26 +3,10 @@
  * notification naming machines makes the session read and send just those. The rack service is a
  * stand-in that records which machines each read asked for.
  */
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { ok, silentLogger } from '@ingot/common';
-import { RackServiceClient, SessionRequest, type SessionResponse } from '@ingot/proto/rack/v1';
+import type { SessionResponse } from '@ingot/proto/rack/v1';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuthLimiter } from '../app/auth-limiter.ts';
 import type { RackPowerConfig } from '../app/rack-power-configs.ts';
-import type { RackService } from '../app/rack-service.ts';
-import type { SecretBox } from '../app/secret-box.ts';
-import { startRackServer } from './rack-server.ts';
-
-const RACK = 'rack-1';
-
-/** Polls `check` every 10 ms for at most 5 s. */
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { openStandInSession, STAND_IN_RACK as RACK, until } from './stand-in-session.ts';
 
 describe('rack session power configs', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -38,49 +22,24 @@ describe('rack session power configs', () => {
     put('m1', 'a');
     put('m2', 'b');
     const reads: (readonly string[] | 'all')[] = [];
-    const racks = {
-      authenticate: () => Promise.resolve(ok({ id: RACK })),
-      sessionChanged: () => Promise.resolve(),
-      pendingCommands: () => Promise.resolve([]),
-      powerConfigs: (_rackId: string, machineIds?: readonly string[]) => {
-        reads.push(machineIds === undefined ? 'all' : [...machineIds].sort());
-        const all = [...configs.values()];
-        return Promise.resolve(
-          machineIds === undefined ? all : all.filter((c) => machineIds.includes(c.machineId)),
-        );
-      },
-      mayConnect: () => Promise.resolve(true),
-    };
-    const authLimiter = { guard: (_a: unknown, verify: () => Promise<unknown>) => verify() };
-    const server = await startRackServer(racks as unknown as RackService, silentLogger, {
-      host: '127.0.0.1',
-      port: 0,
-      heartbeatIntervalMs: 60_000,
-      secrets: {} as SecretBox,
-      authLimiter: authLimiter as unknown as AuthLimiter,
-    });
-    cleanups.push(() => server.close());
-    const client = new RackServiceClient(
-      `127.0.0.1:${String(server.port)}`,
-      credentials.createInsecure(),
-    );
-    cleanups.push(() => client.close());
-    const metadata = new Metadata();
-    metadata.set('x-ingot-rack-id', RACK);
-    metadata.set('x-ingot-rack-secret', 'secret');
-    const call = client.session(metadata);
-    cleanups.push(() => call.cancel());
-    call.on('error', () => undefined);
     const got: string[] = [];
-    call.on('data', (m: SessionResponse) => {
-      const cmd = m.kind?.$case === 'command' ? m.kind.value.kind : undefined;
-      if (cmd?.$case === 'powerConfig')
-        got.push(`${cmd.value.machineId} ${cmd.value.driver} ${cmd.value.paramsJson}`);
-    });
-    call.write(
-      SessionRequest.fromPartial({
-        kind: { $case: 'hello', value: { hostname: 'r1', version: 'test' } },
-      }),
+    const { server } = await openStandInSession(
+      {
+        pendingCommands: () => Promise.resolve([]),
+        powerConfigs: (_rackId: string, machineIds?: readonly string[]) => {
+          reads.push(machineIds === undefined ? 'all' : [...machineIds].sort());
+          const all = [...configs.values()];
+          return Promise.resolve(
+            machineIds === undefined ? all : all.filter((c) => machineIds.includes(c.machineId)),
+          );
+        },
+      },
+      (m: SessionResponse) => {
+        const cmd = m.kind?.$case === 'command' ? m.kind.value.kind : undefined;
+        if (cmd?.$case === 'powerConfig')
+          got.push(`${cmd.value.machineId} ${cmd.value.driver} ${cmd.value.paramsJson}`);
+      },
+      cleanups,
     );
     await until('the first push', () => got.length === 2);
     expect(reads).toEqual(['all']);
