@@ -24,6 +24,7 @@ import {
 import { tempDir } from './processes.ts';
 import { createSeededRandom, type SeededRandom } from './cluster-random.ts';
 import { registerStandInImage } from './cluster-image.ts';
+import { explainFailure, groupCauses, type TracedStep } from './chaos-failures.ts';
 
 /** One kill in the schedule: at `atMs` after the start, kill `target`, restart it `downMs` later. */
 export interface ChaosAction {
@@ -162,6 +163,12 @@ export interface ChaosResult {
   readonly elapsedMs: number;
   /** For the first machine with a violation (fleet machines): what it saw, what was stored. */
   readonly explanation?: string;
+  /**
+   * Fleet machines that ended `failed_*`: what each last did as the simulator saw it and the
+   * kills just before (chaos-failures.ts), and those causes counted.
+   */
+  readonly failedMachines: readonly string[];
+  readonly failedBy: readonly (readonly [string, number])[];
 }
 
 /** A cluster with machines, whichever kind. */
@@ -170,6 +177,8 @@ interface Site {
   readonly driver: MachineDriver;
   readonly image: { os: string; release: string };
   explain?(events: readonly StoredEvent[], machineId: string): string;
+  /** What a simulated machine did (fleet machines only). */
+  trace?(machineId: string): readonly TracedStep[];
   close(): Promise<void>;
 }
 
@@ -214,6 +223,7 @@ async function startSite(
     driver: fleetDriver(site.cluster, site.fleet),
     image: { os: 'fleet', release: 'sim' },
     explain: (events, id) => explainMachine(site.fleet, events, id),
+    trace: (id) => site.fleet.timeline(id),
     close: () => site.close(),
   };
 }
@@ -263,6 +273,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const grants: AllocationGrant[] = [];
     const deadline = started + options.runDeadlineMs;
     log('chaos: schedule');
+    // runSchedule's kill times count from here (it reads the clock first thing).
+    const scheduleStart = Date.now();
     const [actions] = await Promise.all([
       runSchedule(c, schedule, log),
       Promise.all(
@@ -297,6 +309,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       const reason = m.status_message.replace(/[0-9a-f]{16,}|\d+(\.\d+)*/g, '…').slice(0, 160);
       failures[reason] = (failures[reason] ?? 0) + 1;
     }
+    const failed = stored.machines.filter((m) => m.status.startsWith('failed_'));
+    const traced = site;
+    const explained =
+      traced.trace === undefined
+        ? []
+        : failed.map((m) =>
+            explainFailure(m.id, m.status, traced.trace?.(m.id) ?? [], actions, scheduleStart),
+          );
     const first = report.violations.find((v) => v.machineId !== null)?.machineId;
     const explanation =
       first === undefined || first === null ? undefined : site.explain?.(stored.events, first);
@@ -307,6 +327,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       failures,
       summary: summaryLine(report),
       elapsedMs: Date.now() - started,
+      failedMachines: explained.map((e) => e.line),
+      failedBy: groupCauses(explained),
       ...(explanation === undefined ? {} : { explanation }),
     };
   } finally {
@@ -329,6 +351,17 @@ export function chaosReport(result: ChaosResult): string[] {
   ];
   for (const [reason, n] of Object.entries(result.failures).sort((a, b) => b[1] - a[1])) {
     lines.push(`  failed ×${String(n)}: ${reason}`);
+  }
+  if (result.failedBy.length > 0) {
+    lines.push(
+      `chaos: failed machines by what they last did (simulator): ${result.failedBy
+        .map(([cause, n]) => `${cause} ×${String(n)}`)
+        .join(', ')}`,
+    );
+  }
+  for (const line of result.failedMachines.slice(0, 30)) lines.push(line);
+  if (result.failedMachines.length > 30) {
+    lines.push(`  … ${String(result.failedMachines.length - 30)} more failed machines`);
   }
   for (const v of result.report.violations.slice(0, 40)) {
     lines.push(`  ${v.invariant}: ${v.machineId ?? '-'} ${v.detail}`);
