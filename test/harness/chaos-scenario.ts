@@ -220,7 +220,7 @@ async function startSite(
   });
   return {
     cluster: site.cluster,
-    driver: fleetDriver(site.cluster, site.fleet),
+    driver: fleetDriver(site.cluster, site.fleet, site.agentKills),
     image: { os: 'fleet', release: 'sim' },
     explain: (events, id) => explainMachine(site.fleet, events, id),
     trace: (id) => site.fleet.timeline(id),
