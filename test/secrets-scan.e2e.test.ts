@@ -8,11 +8,12 @@
  * plaintext. The agent's own files may hold what the agent needs (its rack secret, boot plans
  * with metadata tokens, its private key); nothing else may.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { api } from './harness/api.ts';
+import { filesUnder } from './harness/files-under.ts';
 import { waitFor } from './harness/processes.ts';
 import {
   createReadyMachine,
@@ -25,17 +26,6 @@ import {
 const PASSWORD = 'Sign-in pass phrase 7';
 const BMC_PASSWORD = 'S3cr3t-BMC-scan';
 const DEBUG = ['--log-level', 'debug'];
-
-/** Every file under `dir` whose name passes `keep`, as latin1 text. */
-function filesUnder(dir: string, keep: (name: string) => boolean = () => true): [string, string][] {
-  const out: [string, string][] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...filesUnder(path, keep));
-    else if (keep(name)) out.push([path, readFileSync(path).toString('latin1')]);
-  }
-  return out;
-}
 
 /** The secret part of an Ingot API key (`ingot_<id>_<secret>`): the id is public. */
 function keySecret(key: string): string {

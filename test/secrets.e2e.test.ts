@@ -3,7 +3,7 @@
  * and nowhere else: not an API response, a `/ws` message, a log line, an event, nor the bytes
  * of either side's database files.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createJsonLogger } from '@ingot/common';
 import { defaultAgentConfig, startAgent } from '@ingot/rack-agent';
@@ -11,6 +11,7 @@ import { FakePowerDriver } from '@ingot/rack-agent/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { api } from './harness/api.ts';
+import { filesUnder } from './harness/files-under.ts';
 import { freePort, startControllerProc, tempDir, waitFor } from './harness/processes.ts';
 import {
   createReadyMachine,
@@ -28,17 +29,6 @@ const POWER = {
   type: 'redfish',
   params: { address: 'https://127.0.0.1:1', username: 'admin', password: PASSWORD },
 };
-
-/** Every file under `dir` whose name passes `keep`, with its bytes as latin1 text. */
-function filesUnder(dir: string, keep: (name: string) => boolean = () => true): [string, string][] {
-  const out: [string, string][] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...filesUnder(path, keep));
-    else if (keep(name)) out.push([path, readFileSync(path).toString('latin1')]);
-  }
-  return out;
-}
 
 /** Opens `/ws` and keeps every raw message. */
 async function rawEventStream(
