@@ -89,19 +89,22 @@ function machine(id: string, overrides: Record<string, unknown> = {}): StandInMa
   };
 }
 
-function serve(machines: Record<string, StandInMachine>): void {
+function serve(
+  machines: Record<string, StandInMachine>,
+  refuseFirst: Record<string, number> = {},
+): void {
   const files: Record<string, string> = {};
   for (const image of [ephemeral, tiny]) {
     for (const f of image.manifest.files) files[f.sha256] = join(image.dir, f.name);
   }
-  standIn.setState({ files, machines });
+  standIn.setState({ files, machines, refuseFirst });
 }
 
 /** Boots the ephemeral environment with `purpose` and waits for the VM to power off or reboot. */
 async function bootEphemeral(
   name: string,
   m: { id: string; token: string },
-  purpose: 'install' | 'commission' | 'erase',
+  purpose: Parameters<typeof ephemeralCommandLine>[0]['purpose'],
   disk: { path: string; sizeBytes: number; serial?: string },
   mac: string,
 ): Promise<Vm> {
@@ -372,5 +375,47 @@ describe('the installer in the ephemeral environment (QEMU TCG, BIOS)', () => {
     expect(tail).toContain('step install.storage: partitioning the disk');
     expect(tail).toContain('ERROR: no disk is large enough');
     expect(hasPartitionTable(join(work, 'small.raw'))).toBe(false);
+  });
+  it('the initramfs fetches the squashfs again when the agent cuts it, and resends its FAIL report until it is taken', async () => {
+    const m = machine('m-retry');
+    const squashfs = `/images/${file(ephemeral, 'squashfs').sha256}`;
+    const status = '/MAAS/metadata/status/m-retry';
+    // An agent restarting twice while the initramfs fetches, and once while it reports.
+    serve({ 'm-retry': m }, { [squashfs]: 2, [status]: 1 });
+    const before = standIn.records().length;
+    const vm = await bootEphemeral(
+      'initramfs-retry',
+      { id: 'm-retry', token: m.token },
+      'no-such-purpose',
+      { path: join(work, 'retry.raw'), sizeBytes: 64 * MIB },
+      '52:54:00:31:00:14',
+    );
+    const seen = standIn
+      .records()
+      .slice(before)
+      .filter(
+        (r) =>
+          r.path === squashfs ||
+          r.path === status ||
+          (r.type === 'status' && r.machine === 'm-retry'),
+      )
+      .map((r) => `${r.type} ${r.path === squashfs ? 'squashfs' : 'status'}`);
+    expect(seen).toEqual([
+      'refused squashfs',
+      'refused squashfs',
+      'request squashfs',
+      'refused status',
+      'status status',
+      'request status',
+    ]);
+    const lines = vm.serialLines().map((l) => l.text);
+    expect(lines.some((l) => /attempt 1 of 7 failed, trying again in 1 s/.test(l))).toBe(true);
+    expect(lines.some((l) => /attempt 2 of 7 failed, trying again in 2 s/.test(l))).toBe(true);
+    // The one FAIL event, stored once, says why the boot stopped.
+    const events = standIn.events('m-retry');
+    expect(events.map((e) => `${e.event.origin} ${e.event.name} ${e.event.result ?? ''}`)).toEqual([
+      'ingot-initramfs boot.squashfs FAIL',
+    ]);
+    expect(events[0]!.event.description).toBe("unknown ingot.purpose 'no-such-purpose'");
   });
 });

@@ -13,7 +13,8 @@ const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
 /** One JSON line the stand-in printed. */
 export interface StandInRecord {
-  readonly type: 'listening' | 'request' | 'status' | 'commissioning' | 'auth-failed' | 'error';
+  readonly type:
+    'listening' | 'request' | 'status' | 'commissioning' | 'auth-failed' | 'refused' | 'error';
   readonly atMs: number;
   readonly method?: string;
   readonly path?: string;
@@ -108,7 +109,8 @@ export async function startMetadataStandIn(
 /** The kernel command line Ingot's boot configs give the ephemeral environment. */
 export function ephemeralCommandLine(p: {
   agentUrl: string;
-  purpose: 'install' | 'commission' | 'erase';
+  /** Another purpose makes the initramfs fail (`boot.squashfs`) once it has the squashfs. */
+  purpose: 'install' | 'commission' | 'erase' | 'no-such-purpose';
   machineId: string;
   squashfsSha256: string;
   token: string;

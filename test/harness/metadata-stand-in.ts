@@ -10,7 +10,7 @@
  * machine's install config between boots. It reports as JSON lines on stdout:
  * `{"type":"listening"}`, `{"type":"request",method,path,status,bytes}`,
  * `{"type":"status",machine,body}`, `{"type":"commissioning",machine,body}`,
- * `{"type":"auth-failed",path,reason}`.
+ * `{"type":"auth-failed",path,reason}`, `{"type":"refused",method,path}` (a cut connection).
  *
  * Usage: node --import tsx metadata-stand-in.ts --state FILE --address 172.31.0.1 --port 5248
  */
@@ -34,6 +34,11 @@ export interface StandInState {
   /** sha256 → absolute path. */
   readonly files: Readonly<Record<string, string>>;
   readonly machines: Readonly<Record<string, StandInMachine>>;
+  /**
+   * Path → how many requests to it the stand-in cuts (closes the connection unanswered, as a rack
+   * agent killed mid-request) before it serves one; counted from the stand-in's start.
+   */
+  readonly refuseFirst?: Readonly<Record<string, number>>;
 }
 
 const { values } = parseArgs({
@@ -115,9 +120,19 @@ function reply(
   });
 }
 
+/** Requests cut so far, by path. */
+const refused = new Map<string, number>();
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const state = readState();
+  const cut = refused.get(path) ?? 0;
+  if (cut < (state.refuseFirst?.[path] ?? 0)) {
+    refused.set(path, cut + 1);
+    emit({ type: 'refused', method: req.method, path });
+    req.socket.destroy();
+    return;
+  }
   const image = /^\/images\/([0-9a-f]{64})$/.exec(path);
   if (image?.[1] !== undefined && req.method === 'GET') {
     const file = state.files[image[1]];

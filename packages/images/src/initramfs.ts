@@ -44,6 +44,7 @@ export function initramfsScripts(): Record<string, Buffer> {
   return {
     'initramfs/init': readFileSync(join(PACKAGE_DIR, 'initramfs', 'init')),
     'initramfs/udhcpc.script': readFileSync(join(PACKAGE_DIR, 'initramfs', 'udhcpc.script')),
+    'initramfs/fetch.sh': readFileSync(join(PACKAGE_DIR, 'initramfs', 'fetch.sh')),
     'installer/lib/cloud-datasource.sh': readFileSync(
       join(PACKAGE_DIR, 'installer', 'lib', 'cloud-datasource.sh'),
     ),
@@ -81,6 +82,7 @@ export function buildInitramfs(input: {
   tree.file('init', scripts['initramfs/init']!, 0o755);
   tree.file('etc/udhcpc.script', scripts['initramfs/udhcpc.script']!, 0o755);
   tree.file('lib/ingot/cloud-datasource.sh', scripts['installer/lib/cloud-datasource.sh']!);
+  tree.file('lib/ingot/fetch.sh', scripts['initramfs/fetch.sh']!);
   tree.file('etc/ingot-modules', Buffer.from(modules.map((m) => `${m}\n`).join('')));
   for (const m of modules) {
     tree.file(`lib/modules/${m}`, readFileSync(join(input.moduleDir, m)));

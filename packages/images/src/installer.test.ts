@@ -9,6 +9,7 @@ const SCRIPTS = [
   ...readdirSync(join(PACKAGE_DIR, 'installer/lib')).map((f) => `installer/lib/${f}`),
   'initramfs/init',
   'initramfs/udhcpc.script',
+  'initramfs/fetch.sh',
   'tiny/init',
 ];
 

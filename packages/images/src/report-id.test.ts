@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -53,5 +53,36 @@ describe('report.sh post_event', () => {
     expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(retry).toBe(first);
     expect(next).not.toBe(first);
+  });
+});
+
+describe('report.sh fetch_metadata', () => {
+  it("outlasts 6 s without a metadata service: curl's doubling waits (1, 2, 4 s), not 1 s × 5", async () => {
+    const times: number[] = [];
+    let start = 0;
+    server = createServer((req, res) => {
+      times.push(Date.now());
+      // An agent restart plus a controller failover: every connection is cut for 6 s.
+      if (Date.now() - start < 6000) return void req.socket.destroy();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"purpose":"install"}');
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    work = mkdtempSync(join(tmpdir(), 'ingot-report-'));
+    const script = [
+      `. ${LIB}/cloud-datasource.sh`,
+      `. ${LIB}/report.sh`,
+      `METADATA=http://127.0.0.1:${port}/MAAS/metadata/`,
+      `OAUTH_CONSUMER=${TOKEN[0]} OAUTH_TOKEN=${TOKEN[1]} OAUTH_SECRET=${TOKEN[2]}`,
+      `fetch_metadata latest/install-config ${work}/config.json`,
+    ].join('\n');
+    start = Date.now();
+    await runCommand('dash', ['-c', script], { timeoutMs: 60_000 });
+    expect(readFileSync(join(work, 'config.json'), 'utf8')).toBe('{"purpose":"install"}');
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    expect(gaps).toHaveLength(3);
+    expect(gaps[0]).toBeGreaterThanOrEqual(900);
+    expect(gaps[1]).toBeGreaterThanOrEqual(1900);
+    expect(gaps[2]).toBeGreaterThanOrEqual(3900);
   });
 });

@@ -92,7 +92,7 @@ step_image() {
   desc="writing $(cfg '.image.os')/$(cfg '.image.release')/$(cfg '.image.arch') (${format}, $(mib "$total") MiB) to ${disk}"
   echo "downloading ${url}"
   progress_start install.image "downloading the root image" "$total" "file_size '$file'"
-  curl -fsS --retry 5 --retry-delay 1 --retry-all-errors -o "$file" "$url" ||
+  curl -fsS --retry 5 --retry-all-errors -o "$file" "$url" ||
     {
       progress_stop
       die "downloading ${url} failed"

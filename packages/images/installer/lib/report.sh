@@ -32,15 +32,20 @@ warn() {
 
 oauth() { ingot_oauth_header "$OAUTH_CONSUMER" "$OAUTH_TOKEN" "$OAUTH_SECRET"; }
 
+# Retries: curl's own backoff (no --retry-delay), waiting 1, 2, 4, 8, 16 s between attempts: 31 s
+# for fetches and posts (--retry 5), 15 s for events (--retry 4). That outlasts a rack agent's
+# restart and a controller failover behind the metadata proxy; a fixed 1 s delay (6 s in all)
+# did not, and the machine failed its deploy for a restart (issue 7's chaos runs).
+
 # fetch_metadata PATH FILE: GET <metadata>PATH with the machine's token into FILE.
 fetch_metadata() {
-  curl -fsS --max-time 60 --retry 5 --retry-delay 1 --retry-all-errors \
+  curl -fsS --max-time 60 --retry 5 --retry-all-errors \
     -H "Authorization: $(oauth)" -o "$2" "${METADATA}$1"
 }
 
 # post_metadata PATH FILE: POST FILE (JSON) to <metadata>PATH with the machine's token.
 post_metadata() {
-  curl -fsS --max-time 60 --retry 5 --retry-delay 1 --retry-all-errors -o /dev/null \
+  curl -fsS --max-time 60 --retry 5 --retry-all-errors -o /dev/null \
     -H "Authorization: $(oauth)" -H 'Content-Type: application/json' \
     --data-binary "@$2" "${METADATA}$1"
 }
@@ -65,7 +70,7 @@ post_event() {
     + (if $result == "" then {} else {result: $result} end)
     + (if $done == "" then {} else {progress: {done: ($done | tonumber), total: ($total | tonumber)}} end)
     + (if $files == [] then {} else {files: $files} end)' |
-    curl -fsS --max-time 20 --retry 3 --retry-delay 1 --retry-all-errors -o /dev/null \
+    curl -fsS --max-time 20 --retry 4 --retry-all-errors -o /dev/null \
       -H "Authorization: $(oauth)" -H 'Content-Type: application/json' \
       --data-binary @- "$STATUS_URL" >>"$LOG" 2>&1; then
     say "could not post $1 $2 ${3:-} to the metadata service"
