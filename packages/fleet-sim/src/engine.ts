@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { startDhcpClient } from './dhcp-client.ts';
 import { SimMachine, type MachineEnv, type MachineTrace } from './machine.ts';
 import type { InstallerRetries } from './installer.ts';
-import type { CurlRetry } from './http-client.ts';
+import type { RetryPolicy } from './http-client.ts';
 
 /** The engine's settings (first stdin line). */
 export interface EngineConfig {
@@ -20,7 +20,7 @@ export interface EngineConfig {
   readonly bmcPort: number;
   readonly bmcToken: string;
   readonly retries: InstallerRetries;
-  readonly osRetry: CurlRetry;
+  readonly osRetry: RetryPolicy;
   readonly dhcp: { initialDelayMs: number; maxDelayMs: number; timeoutMs: number };
   readonly ipxeRebootDelayMs: number;
   readonly maxBootsPerPowerOn: number;

@@ -163,7 +163,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       bmcPort,
       bmcToken,
       retries: options.installerRetries ?? REAL_INSTALLER_RETRIES,
-      osRetry: { retries: 5, delayMs: 1000 },
+      osRetry: { backoff: 'fixed', retries: 5, delayMs: 1000 },
       dhcp: options.dhcp ?? { initialDelayMs: 2000, maxDelayMs: 8000, timeoutMs: 60_000 },
       ipxeRebootDelayMs: 10_000,
       maxBootsPerPowerOn: 5,

@@ -1,8 +1,8 @@
 /**
  * HTTP as the machine's programs use it (iPXE, busybox wget, curl): one connection per request
  * from the machine's leased address, bodies streamed through sha256 and dropped. `fetchRetrying`
- * retries as `curl -f --retry N --retry-delay D --retry-all-errors` does: on connection errors
- * and on any HTTP error status.
+ * retries as `curl -f --retry N [--retry-delay D] --retry-all-errors` does: on connection errors
+ * and on any HTTP error status, waiting as its {@link RetryPolicy} says.
  */
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
@@ -73,23 +73,64 @@ export function httpRequest(options: {
   });
 }
 
-/** curl's retry options. */
-export interface CurlRetry {
-  /** `--retry N`: attempts after the first. */
-  readonly retries: number;
-  /** `--retry-delay`: fixed wait between attempts. */
-  readonly delayMs: number;
+/**
+ * How a retrying client waits between its attempts.
+ *
+ * - `fixed`: `curl --retry N --retry-delay D`: D before every retry.
+ * - `doubling`: `firstDelayMs` before the first retry, twice the last wait before each next one,
+ *   never more than `maxDelayMs`. That is curl's own backoff when `--retry-delay` is not given
+ *   ({@link curlRetry}), and the initramfs's `ingot_retry` (`INITRAMFS_RETRY`, initramfs.ts).
+ *
+ * Plain data: the engine gets it as JSON.
+ */
+export type RetryPolicy =
+  | {
+      readonly backoff: 'fixed';
+      /** Attempts after the first (`--retry N`). */
+      readonly retries: number;
+      /** `--retry-delay`: the wait before every retry. */
+      readonly delayMs: number;
+    }
+  | {
+      readonly backoff: 'doubling';
+      /** Attempts after the first (`--retry N`). */
+      readonly retries: number;
+      /** The wait before the first retry. */
+      readonly firstDelayMs: number;
+      /** The longest wait. */
+      readonly maxDelayMs: number;
+    };
+
+/**
+ * `curl --retry N` without `--retry-delay`: curl waits 1 s before the first retry and doubles the
+ * wait for each next one, up to 10 minutes (curl's tool_operate.c, `RETRY_SLEEP_DEFAULT` and
+ * `RETRY_SLEEP_MAX`): `--retry 5` waits 1, 2, 4, 8, 16 s. curl would honour a `Retry-After` on
+ * 429/503 instead; the metadata paths the simulator calls send none, so it is not modelled.
+ */
+export function curlRetry(retries: number): RetryPolicy {
+  return { backoff: 'doubling', retries, firstDelayMs: 1000, maxDelayMs: 600_000 };
+}
+
+/** The wait before retry `n` of `policy` (1 is the first retry, after the first attempt). */
+export function retryDelayMs(policy: RetryPolicy, n: number): number {
+  switch (policy.backoff) {
+    case 'fixed':
+      return policy.delayMs;
+    case 'doubling':
+      return Math.min(policy.firstDelayMs * 2 ** Math.max(0, n - 1), policy.maxDelayMs);
+  }
 }
 
 /**
  * `curl -f --retry … --retry-all-errors`: resolves with the first 2xx, or rejects with the last
- * failure once the retries are spent. `headers` is called per attempt (fresh OAuth nonce).
+ * failure once the retries are spent; waits between attempts as `retry` says, and rejects at
+ * once on abort. `headers` is called per attempt (fresh OAuth nonce).
  */
 export async function fetchRetrying(
   options: Omit<Parameters<typeof httpRequest>[0], 'headers'> & {
     headers?: () => Record<string, string>;
-    retry: CurlRetry;
-    /** Called for each failed attempt (the simulator counts retries). */
+    retry: RetryPolicy;
+    /** Called for each failed attempt that is retried (the simulator counts retries). */
     onRetry?: (reason: string) => void;
   },
 ): Promise<HttpResult> {
@@ -98,7 +139,7 @@ export async function fetchRetrying(
     if (options.signal.aborted) throw new Error('aborted');
     if (attempt > 0) {
       options.onRetry?.(last);
-      await sleep(options.retry.delayMs, options.signal);
+      await sleep(retryDelayMs(options.retry, attempt), options.signal);
     }
     try {
       const result = await httpRequest({ ...options, headers: options.headers?.() ?? {} });

@@ -34,7 +34,10 @@ describe('Installer.event', () => {
         localAddress: '127.0.0.1',
         signal: new AbortController().signal,
       },
-      { fetch: { retries: 0, delayMs: 0 }, event: { retries: 3, delayMs: 10 } },
+      {
+        fetch: { backoff: 'fixed', retries: 0, delayMs: 0 },
+        event: { backoff: 'fixed', retries: 3, delayMs: 10 },
+      },
       () => undefined,
     );
     await installer.event('start', 'install.storage', '', 'partitioning');

@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
+  curlRetry,
   fetchRetrying,
   httpRequest,
   sleep,
-  type CurlRetry,
   type HttpResult,
+  type RetryPolicy,
 } from './http-client.ts';
 import { oauthHeader } from './boot-script.ts';
 
@@ -28,16 +29,20 @@ export interface MetadataSession {
 
 /** Retry knobs (defaults are the real scripts'). */
 export interface InstallerRetries {
-  /** `fetch_metadata`/`post_metadata`/image download: `curl --retry 5 --retry-delay 1`. */
-  readonly fetch: CurlRetry;
-  /** `post_event`: `curl --retry 3 --retry-delay 1`. */
-  readonly event: CurlRetry;
+  /** `fetch_metadata`/`post_metadata`/image download: `curl --retry 5` (waits 1, 2, 4, 8, 16 s). */
+  readonly fetch: RetryPolicy;
+  /** `post_event`: `curl --retry 4` (waits 1, 2, 4, 8 s). */
+  readonly event: RetryPolicy;
 }
 
-/** The real installer's retries. */
+/**
+ * The real installer's retries (packages/images/installer/lib/report.sh and install.sh): no
+ * `--retry-delay`, so curl's own doubling backoff from 1 s — 31 s in all for fetches and posts,
+ * 15 s for events, which outlasts a rack agent's restart.
+ */
 export const REAL_INSTALLER_RETRIES: InstallerRetries = {
-  fetch: { retries: 5, delayMs: 1000 },
-  event: { retries: 3, delayMs: 1000 },
+  fetch: curlRetry(5),
+  event: curlRetry(4),
 };
 
 /** Observes what the installer does (the fleet's timeline). */
@@ -331,7 +336,7 @@ export class Installer {
 export async function firstBoot(
   disk: InstalledDisk,
   localAddress: string,
-  retry: CurlRetry,
+  retry: RetryPolicy,
   signal: AbortSignal,
   trace: InstallerTrace,
 ): Promise<void> {

@@ -7,7 +7,13 @@
 import type { DhcpClient, Lease } from './dhcp-client.ts';
 import type { DhcpClientKind } from './dhcp-packet.ts';
 import { parseIngotCmdline, parseIpxeScript, sha256OfUrl } from './boot-script.ts';
-import { httpRequest, sleep, type CurlRetry } from './http-client.ts';
+import { httpRequest, sleep, type RetryPolicy } from './http-client.ts';
+import {
+  fetchSquashfs,
+  INITRAMFS_RETRY,
+  postInitramfsFail,
+  type FailedAttempt,
+} from './initramfs.ts';
 import { tftpRead } from './tftp-client.ts';
 import {
   firstBoot,
@@ -31,7 +37,7 @@ export interface MachineEnv {
   readonly dhcp: DhcpClient;
   readonly retries: InstallerRetries;
   /** The OS's metadata fetches (cloud-init retries; the tiny init does not). */
-  readonly osRetry: CurlRetry;
+  readonly osRetry: RetryPolicy;
   /** iPXE's answer to a failed fetch: `sleep 10; reboot`. */
   readonly ipxeRebootDelayMs: number;
   /** Network boots one power-on may try before the machine halts ("no bootable device"). */
@@ -180,23 +186,27 @@ export class SimMachine {
     }
     const cmdline = parseIngotCmdline(plan.cmdline);
     if (cmdline === undefined) throw new Error('kernel command line without ingot.* parameters');
-    // Ingot's initramfs: udhcpc, then the squashfs with busybox wget (no retry: it posts FAIL).
+    // Ingot's initramfs: udhcpc, then the squashfs with busybox wget, 7 attempts over 31 s
+    // (INITRAMFS_RETRY); after the last failed one it reports FAIL (retried too) and powers off.
     const lease = await this.#dhcp('udhcpc', signal);
     if (lease === undefined)
       return this.#initramfsFail(cmdline, 'boot.network', 'no DHCP lease', signal);
     if (cmdline.squashfs !== undefined) {
-      const sq = await httpRequest({ url: cmdline.squashfs, localAddress: lease.ip, signal }).catch(
-        () => undefined,
-      );
-      const want = sha256OfUrl(cmdline.squashfs);
-      if (sq === undefined || sq.status !== 200 || (want !== undefined && sq.sha256 !== want))
+      const sq = await fetchSquashfs({
+        url: cmdline.squashfs,
+        localAddress: lease.ip,
+        signal,
+        onFail: (failed) => this.#traceRetry('squashfs', failed),
+      });
+      if (!sq.ok)
         return this.#initramfsFail(
           cmdline,
           'boot.squashfs',
-          `fetching ${cmdline.squashfs} failed`,
+          `fetching the root squashfs failed ${INITRAMFS_RETRY.retries + 1} times`,
           signal,
+          sq.reason,
         );
-      this.#trace('http.squashfs', { bytes: sq.bytes });
+      this.#trace('http.squashfs', { bytes: sq.value.bytes });
     }
     const installer = new Installer(
       { ...cmdline, machineId: cmdline.machine, localAddress: lease.ip, signal },
@@ -238,28 +248,36 @@ export class SimMachine {
     }
   }
 
+  /** A failed initramfs attempt, for the timeline (chaos reports). */
+  #traceRetry(what: 'squashfs' | 'fail-report', failed: FailedAttempt): void {
+    this.#trace('initramfs.retry', { what, ...failed });
+  }
+
+  /**
+   * `die STEP MESSAGE`: the FAIL report (retried, one report id), then power off. `reason`, the
+   * last attempt's error, goes to the timeline only (the real report does not carry it).
+   */
   async #initramfsFail(
     cmdline: { metadata: string; token: string; machine: string },
     step: string,
     message: string,
     signal: AbortSignal,
+    reason?: string,
   ): Promise<false> {
-    this.#trace('initramfs.fail', { step, message });
-    const installer = new Installer(
+    this.#trace('initramfs.fail', { step, message, ...(reason === undefined ? {} : { reason }) });
+    const posted = await postInitramfsFail(
       {
         metadata: cmdline.metadata,
         token: cmdline.token,
         machineId: cmdline.machine,
-        agent: '',
         localAddress: [...this.ips].at(-1) ?? '0.0.0.0',
-        signal,
+        step,
+        message,
       },
-      { fetch: { retries: 0, delayMs: 0 }, event: { retries: 0, delayMs: 0 } },
-      () => undefined,
+      { signal, onFail: (failed) => this.#traceRetry('fail-report', failed) },
     );
-    await installer
-      .event('finish', step, 'FAIL', `${step} failed: ${message}`, undefined, 'ingot-initramfs')
-      .catch(() => undefined);
+    // Not `event:`/`event-lost`: the fleet harness reads those as the installer's reports.
+    this.#trace('initramfs.report', { step, posted });
     this.#halt(message);
     return false;
   }
