@@ -35,6 +35,17 @@ const SQUASHFS_REFUSED = [
   at(23.5, 'power.off'),
 ];
 
+/** The same boot with the retrying initramfs: 7 attempts from +23.5, the FAIL 31 s later. */
+const SQUASHFS_GAVE_UP = [
+  ...SQUASHFS_REFUSED.slice(0, 9),
+  ...[23.5, 24.5, 26.5, 30.5, 38.5, 46.5, 54.5].map((s, i) =>
+    at(s, 'initramfs.retry', { what: 'squashfs', attempt: i + 1, of: 7, reason: 'ECONNREFUSED' }),
+  ),
+  at(54.5, 'initramfs.fail', { step: 'boot.squashfs', message: 'failed 7 times' }),
+  at(54.5, 'halt', { why: 'fetching the root squashfs failed 7 times' }),
+  at(54.5, 'power.off'),
+];
+
 /** The installer's fetch budget spent while no controller and then no agent answered. */
 const INSTALLER_GAVE_UP = (machine: number): TracedStep[] => [
   at(33.5, 'boot', { boot: 3 }),
@@ -61,6 +72,19 @@ describe('chaos failure explanations', () => {
     expect(e.line).not.toContain('+38.7');
     expect(e.line).toContain('initramfs.fail{boot.squashfs}@+23.5');
     expect(e.line).not.toContain('power.off');
+  });
+
+  it('looks for kills before the first failed attempt of a retrying initramfs, and folds the attempts', () => {
+    const e = explainFailure('6rwj6c', 'failed_deployment', SQUASHFS_GAVE_UP, KILLS, ORIGIN);
+    expect(e.cause).toBe('initramfs: boot.squashfs failed');
+    // Measured from +23.5, where the attempts began, not from the FAIL at +54.5.
+    expect(e.line).toContain(
+      'kills in the 15 s before: controller 1 +13.2 (10.3 s before), agent +23.4 (0.1 s before)',
+    );
+    expect(e.line).toContain(
+      'initramfs.retry{squashfs ×7}@+23.5 initramfs.fail{boot.squashfs}@+54.5 halt@+54.5',
+    );
+    expect(e.line).not.toContain('initramfs.retry@');
   });
 
   it('groups machines that halted for the same reason, whatever their addresses and times', () => {

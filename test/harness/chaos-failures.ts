@@ -34,6 +34,15 @@ export interface FailureExplanation {
 /** How far back from the machine's last step a kill counts as "just before" it. */
 export const KILL_LOOKBACK_MS = 15_000;
 
+/**
+ * The initramfs gives up on its squashfs 31 s of waits (plus the attempts) after its first
+ * failed attempt (fetch.sh); a failed attempt this long before `initramfs.fail` belongs to it.
+ */
+const INITRAMFS_RETRY_SPAN_MS = 60_000;
+
+/** Steps that repeat and push the telling ones out of the shown tail. */
+const REPEATS = new Set(['retry', 'power.off', 'initramfs.retry']);
+
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** Drops what differs per machine (URLs, addresses, numbers) so equal causes group. */
@@ -48,6 +57,8 @@ function stepText(t: TracedStep, originMs: number): string {
   const at = `@+${((t.at - originMs) / 1000).toFixed(1)}`;
   if (t.step === 'boot.error') return `${t.step}{${fold(text(t.detail?.['error']))}}${at}`;
   if (t.step === 'initramfs.fail') return `${t.step}{${text(t.detail?.['step'])}}${at}`;
+  if (t.step === 'initramfs.attempts')
+    return `initramfs.retry{squashfs ×${text(t.detail?.['n'])}}${at}`;
   return `${t.step}${at}`;
 }
 
@@ -63,7 +74,7 @@ export function explainFailure(
   originMs: number,
   last = 6,
 ): FailureExplanation {
-  const steps = trace.filter((t) => t.step !== 'retry' && t.step !== 'power.off');
+  const steps = trace.filter((t) => !REPEATS.has(t.step));
   const end = steps.at(-1);
   if (end === undefined) {
     return { cause: 'never booted', line: `  ${machineId} ${status}: the machine never booted` };
@@ -76,7 +87,19 @@ export function explainFailure(
       : halt !== undefined
         ? `halt: ${fold(text(halt.detail?.['why']).split(':')[0] ?? '')}`
         : `no halt, last step ${end.step}`;
-  const decisive = failed ?? halt ?? end;
+  // An initramfs that gave up did so after its retries: the kills that matter are those before
+  // its first failed attempt.
+  const attempts =
+    failed === undefined
+      ? []
+      : trace.filter(
+          (t) =>
+            t.step === 'initramfs.retry' &&
+            t.detail?.['what'] === 'squashfs' &&
+            t.at <= failed.at &&
+            failed.at - t.at <= INITRAMFS_RETRY_SPAN_MS,
+        );
+  const decisive = attempts[0] ?? failed ?? halt ?? end;
   const since = (decisive.at - originMs) / 1000;
   const near = kills
     .filter((k) => {
@@ -88,7 +111,17 @@ export function explainFailure(
       const before = since - k.startedMs / 1000;
       return `${name} +${(k.startedMs / 1000).toFixed(1)} (${before.toFixed(1)} s before)`;
     });
-  const shown = steps
+  // The failed attempts, folded into one step at the first of them.
+  const first = attempts[0];
+  const withAttempts =
+    first === undefined
+      ? steps
+      : [
+          ...steps.filter((t) => t.at < first.at),
+          { at: first.at, step: 'initramfs.attempts', detail: { n: String(attempts.length) } },
+          ...steps.filter((t) => t.at >= first.at),
+        ];
+  const shown = withAttempts
     .slice(-last)
     .map((t) => stepText(t, originMs))
     .join(' ');
