@@ -37,6 +37,7 @@ fi
 pnpm install --frozen-lockfile
 # The web UI (packages/ui) is built here, not committed: the controller serves packages/ui/dist.
 pnpm --filter @ingot/ui build
-# The rack agent as it runs in production: one bundled file (packages/rack-agent/dist), see
-# packages/cli/src/agent-bundle.ts.
+# The rack agent and the controller as they run in production: one bundled file each
+# (packages/rack-agent/dist, packages/controller/dist), see packages/cli/src/bundles.ts.
 pnpm build:agent
+pnpm build:controller

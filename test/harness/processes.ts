@@ -1,12 +1,14 @@
 /**
- * Starts the controller and the rack agent as real processes through the `ingot` CLI, on
- * loopback ports, and stops them by PID. Every test gets its own data directories.
+ * Starts the controller and the rack agent as real processes through the `ingot` CLI (the
+ * controller as its production bundle), on loopback ports, and stops them by PID. Every test gets
+ * its own data directories.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildBundle } from '@ingot/cli/bundles';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts');
@@ -47,19 +49,32 @@ export interface Proc {
 /** Starts a child process: `spawn` itself, or `ip netns exec` around it (see test/harness/cluster.ts). */
 export type Spawner = (cmd: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
 
+let controllerBundle: Promise<string> | undefined;
+
 /**
- * Starts `ingot <args>` (through tsx, with `spawner`) and resolves once its stdout matches
- * `ready`; rejects, killing it, when it exits first or is not ready within `timeoutMs`. Keeps the
- * last 200,000 characters of its output (chaos runs restart processes many times) and hands each
- * chunk to `onOutput`.
+ * Node's arguments for `ingot <args>`: `ingot controller …` runs as it ships, the controller's
+ * bundle (built once per test process from the tree, `packages/cli/src/bundles.ts`); every other
+ * command runs from source through tsx.
  */
-export function launch(
+async function nodeArgs(args: readonly string[]): Promise<string[]> {
+  if (args[0] !== 'controller') return ['--import', 'tsx', CLI, ...args];
+  controllerBundle ??= buildBundle('controller');
+  return [await controllerBundle, ...args.slice(1)];
+}
+
+/**
+ * Starts `ingot <args>` (with `spawner`; see {@link nodeArgs}) and resolves once its stdout
+ * matches `ready`; rejects, killing it, when it exits first or is not ready within `timeoutMs`.
+ * Keeps the last 200,000 characters of its output (chaos runs restart processes many times) and
+ * hands each chunk to `onOutput`.
+ */
+export async function launch(
   args: readonly string[],
   ready: RegExp,
   options: { spawner?: Spawner; onOutput?: (text: string) => void; timeoutMs?: number } = {},
 ): Promise<Proc> {
   const { spawner = spawn, onOutput, timeoutMs = 30_000 } = options;
-  const child = spawner(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawner(process.execPath, await nodeArgs(args), {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, INGOT_URL: '', INGOT_API_KEY: '' },

@@ -1,7 +1,7 @@
 /**
  * `ingot-agent [flags]`: the rack agent on its own — the flags of `ingot agent`, without the rest
  * of the CLI. This is the entry of the production bundle `packages/rack-agent/dist/ingot-agent.mjs`
- * (`pnpm build`, see agent-bundle.ts), which the systemd unit runs with AGENT_NODE_FLAGS.
+ * (`pnpm build:agent`, see bundles.ts), which the systemd unit runs with AGENT_NODE_FLAGS.
  */
 import { runMain } from './run-main.ts';
 import { runAgent } from './servers.ts';

@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { AGENT_NODE_FLAGS, buildAgentBundle } from '@ingot/cli/agent-bundle';
+import { AGENT_NODE_FLAGS, buildAgentBundle } from '@ingot/cli/bundles';
 import { callApi, type ControllerRef } from './api-client.ts';
 import { sleep } from './http-client.ts';
 import type { FleetNetwork } from './network.ts';

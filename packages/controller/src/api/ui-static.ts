@@ -7,12 +7,18 @@
  * built, a short page says how to build it.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, resolve, sep } from 'node:path';
 import type { MiddlewareHandler } from 'hono';
 
-/** Where `pnpm --filter @ingot/ui build` writes the UI, relative to this file. */
-export const DEFAULT_UI_DIR = fileURLToPath(new URL('../../../ui/dist/', import.meta.url));
+/**
+ * Where `pnpm --filter @ingot/ui build` writes the UI: `dist/` of the `@ingot/ui` package, found
+ * as Node finds the package, so the path holds from source and from the controller's bundle.
+ */
+export const DEFAULT_UI_DIR = join(
+  dirname(createRequire(import.meta.url).resolve('@ingot/ui/package.json')),
+  'dist',
+);
 
 /** Path prefixes that are never the UI's. */
 const NOT_UI = ['/api/', '/MAAS/', '/ws', '/metrics', '/healthz'];
