@@ -112,6 +112,22 @@ describe('POST status/<machine_id>', () => {
     expect(api).toMatchObject({ status: 'failed_deployment' });
   });
 
+  it("the initramfs's boot.squashfs FAIL ends the deploy (a rack's abandoned transfer of that name does not)", async () => {
+    const token = await deploy();
+    const res = await post(token, `status/${s.mine.id}`, {
+      event_type: 'finish',
+      origin: 'ingot-initramfs',
+      name: 'boot.squashfs',
+      description: 'fetching the root squashfs failed 7 times',
+      result: 'FAIL',
+    });
+    expect(res.status).toBe(204);
+    expect(await s.f.store.getMachine(s.mine.id)).toMatchObject({
+      status: 'failed_deployment',
+      statusMessage: 'boot.squashfs failed: fetching the root squashfs failed 7 times',
+    });
+  });
+
   it('install.reboot finished → the machine boots its disk next; the token keeps working', async () => {
     const token = await deploy();
     const res = await post(token, `status/${s.mine.id}`, {

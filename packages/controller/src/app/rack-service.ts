@@ -7,7 +7,7 @@
 import { err, ok, type Clock, type Logger, type Result, type StepResult } from '@ingot/common';
 import type { DomainError } from '../domain/errors.ts';
 import type { EventRecord, NewEvent } from '../domain/event.ts';
-import { impliedAction } from '../domain/machine/orchestration.ts';
+import { impliedActionOfRackStep } from '../domain/machine/orchestration.ts';
 import { normalizeMac, type PowerState } from '../domain/machine/machine.ts';
 import type {
   Rack,
@@ -417,7 +417,7 @@ export class RackService {
           mac: '',
           data: { ...event.data },
         };
-        const action = impliedAction(machine, report);
+        const action = impliedActionOfRackStep(machine, report);
         if (action === undefined) {
           await tx.updateMachine(machine.id, machine.version, { lastStep: step }, now);
           continue;

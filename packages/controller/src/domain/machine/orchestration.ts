@@ -49,3 +49,32 @@ export function impliedAction(
       return undefined;
   }
 }
+
+/**
+ * Steps a rack records for the boot files it serves (TFTP and HTTP boot; the rack agent's
+ * `boot/boot-events.ts`). Ingot's initramfs reports failures under some of the same names
+ * through the metadata service; those are its verdict and go through {@link impliedAction}.
+ */
+const BOOT_TRANSFER_STEPS: ReadonlySet<string> = new Set([
+  'boot.nbp',
+  'boot.config',
+  'boot.kernel',
+  'boot.initrd',
+  'boot.squashfs',
+]);
+
+/**
+ * The action a step *the rack observed* implies: as {@link impliedAction}, except that a boot
+ * file transfer the client abandoned (`boot.*` failed: it went away mid-transfer) implies none.
+ * It is no verdict on the operation: the firmware retries (Ingot's iPXE script reboots after
+ * 10 s), and the transfer may belong to an earlier boot. A machine powered off mid-download
+ * leaves its connection open on the rack until TCP gives up (seen: 24 s later, in the next
+ * deploy, which it failed). A machine that never gets further is ended by the status timeout.
+ */
+export function impliedActionOfRackStep(
+  machine: Pick<Machine, 'status' | 'bootPurpose'>,
+  e: { readonly step: string; readonly result: StepResult },
+): MachineAction | undefined {
+  if (e.result === 'failed' && BOOT_TRANSFER_STEPS.has(e.step)) return undefined;
+  return impliedAction(machine, e);
+}
