@@ -11,3 +11,4 @@ export {
 export { STEP_RESULTS, type StepResult } from './events.ts';
 export { MACHINE_STATUSES, type MachineStatus } from './machine-status.ts';
 export { splitAddressList } from './address-list.ts';
+export { isProcessPid, parsePidFile } from './pid.ts';

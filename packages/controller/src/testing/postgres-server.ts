@@ -14,6 +14,7 @@ import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parsePidFile } from '@ingot/common';
 
 const run = promisify(execFile);
 
@@ -135,7 +136,8 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       }
     }
     const pidText = await readFile(join(data, 'postmaster.pid'), 'utf8');
-    const pid = Number(pidText.split('\n')[0]);
+    const pid = parsePidFile(pidText);
+    if (pid === undefined) throw new Error(`no PID in ${join(data, 'postmaster.pid')}`);
     return serverHandle(dir, data, port, pid, tool, bin);
   } catch (e) {
     const serverLog = await readFile(log, 'utf8').catch(() => '');

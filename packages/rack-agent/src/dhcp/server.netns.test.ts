@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, systemClock } from '@ingot/common';
+import { parsePidFile, silentLogger, systemClock } from '@ingot/common';
 import type { MacAddress } from '../domain/mac-address.ts';
 import type { NetworkConfig, Subnet } from '../domain/network-config.ts';
 import type { DatagramTransport } from '../net/datagram-transport.ts';
@@ -151,24 +151,31 @@ describe.skipIf(!available && process.env.CI === undefined)(
     afterAll(async () => {
       if (agent !== undefined) await stopAgent(agent);
       for (const pidFile of daemons) {
-        if (existsSync(pidFile)) {
-          try {
-            process.kill(Number(readFileSync(pidFile, 'utf8').trim()));
-          } catch {
-            // already gone
-          }
+        const pid = existsSync(pidFile) ? parsePidFile(readFileSync(pidFile, 'utf8')) : undefined;
+        if (pid === undefined) continue;
+        try {
+          process.kill(pid);
+        } catch {
+          // already gone
         }
       }
       lab?.destroy();
       rmSync(work, { recursive: true, force: true });
     });
 
-    async function stopDaemon(pidFile: string): Promise<void> {
-      for (let waited = 0; waited < 3000 && !existsSync(pidFile); waited += 50) {
+    /** The PID in `pidFile` once its daemon has written it (up to 3 s), or undefined. */
+    async function daemonPid(pidFile: string): Promise<number | undefined> {
+      for (let waited = 0; waited < 3000; waited += 50) {
+        const pid = existsSync(pidFile) ? parsePidFile(readFileSync(pidFile, 'utf8')) : undefined;
+        if (pid !== undefined) return pid;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      if (!existsSync(pidFile)) return;
-      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      return undefined;
+    }
+
+    async function stopDaemon(pidFile: string): Promise<void> {
+      const pid = await daemonPid(pidFile);
+      if (pid === undefined) return;
       rmSync(pidFile, { force: true });
       try {
         process.kill(pid);
