@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildBundle } from '@ingot/cli/bundles';
@@ -13,18 +12,9 @@ import { buildBundle } from '@ingot/cli/bundles';
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'main.ts');
 
-/** A free TCP port on 127.0.0.1 (bound, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+import { freePort } from '@ingot/common';
+
+export { freePort };
 
 /** A temporary directory removed by `cleanup`. */
 export function tempDir(prefix: string): { path: string; cleanup: () => void } {

@@ -5,3 +5,18 @@
 export const STEP_RESULTS = ['started', 'succeeded', 'failed', 'info'] as const;
 /** One of {@link STEP_RESULTS}. */
 export type StepResult = (typeof STEP_RESULTS)[number];
+
+/**
+ * Steps a rack records for the boot files it serves over TFTP and HTTP boot (DESIGN.md §3 steps
+ * 4–9): the agent reports each fetch under one of these, and the controller tells such an
+ * observation from a machine's own report by them.
+ */
+export const BOOT_FETCH_STEPS = [
+  'boot.nbp',
+  'boot.config',
+  'boot.kernel',
+  'boot.initrd',
+  'boot.squashfs',
+] as const;
+/** One of {@link BOOT_FETCH_STEPS}. */
+export type BootFetchStep = (typeof BOOT_FETCH_STEPS)[number];

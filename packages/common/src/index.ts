@@ -8,7 +8,8 @@ export {
   type LogFields,
   type LogLevel,
 } from './logger.ts';
-export { STEP_RESULTS, type StepResult } from './events.ts';
+export { STEP_RESULTS, BOOT_FETCH_STEPS, type StepResult, type BootFetchStep } from './events.ts';
 export { MACHINE_STATUSES, type MachineStatus } from './machine-status.ts';
 export { splitAddressList } from './address-list.ts';
 export { isProcessPid, parsePidFile } from './pid.ts';
+export { freePort } from './free-port.ts';

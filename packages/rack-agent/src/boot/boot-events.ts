@@ -3,19 +3,13 @@
  * an event"). TFTP and HTTP boot report fetches as {@link BootFetch} values; one sink turns them
  * into `boot.*` events, so both protocols word them the same way.
  */
-import type { Logger } from '@ingot/common';
+import { BOOT_FETCH_STEPS, type BootFetchStep, type Logger } from '@ingot/common';
 import type { NewStatusEvent } from '../events/event-recorder.ts';
 
-/** Event steps a boot fetch can stand for (DESIGN.md §3). */
-export const BOOT_STEPS = [
-  'boot.nbp',
-  'boot.config',
-  'boot.kernel',
-  'boot.initrd',
-  'boot.squashfs',
-] as const;
+/** Event steps a boot fetch can stand for (DESIGN.md §3; shared with the controller). */
+export const BOOT_STEPS = BOOT_FETCH_STEPS;
 /** One of {@link BOOT_STEPS}. */
-export type BootStep = (typeof BOOT_STEPS)[number];
+export type BootStep = BootFetchStep;
 
 /**
  * One observed fetch by a known machine. Generated configs report `succeeded` once rendered

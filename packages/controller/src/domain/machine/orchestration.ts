@@ -3,7 +3,7 @@
  * rack implies. The controller advances only on what the machine and its rack report — through
  * the rack's event stream and through the metadata service alike, so both use this one rule.
  */
-import type { StepResult } from '@ingot/common';
+import { BOOT_FETCH_STEPS, type StepResult } from '@ingot/common';
 import type { MachineAction } from './lifecycle.ts';
 import type { Machine } from './machine.ts';
 
@@ -51,17 +51,11 @@ export function impliedAction(
 }
 
 /**
- * Steps a rack records for the boot files it serves (TFTP and HTTP boot; the rack agent's
- * `boot/boot-events.ts`). Ingot's initramfs reports failures under some of the same names
- * through the metadata service; those are its verdict and go through {@link impliedAction}.
+ * {@link BOOT_FETCH_STEPS}: a rack's record of a boot file it served. Ingot's initramfs reports
+ * failures under some of the same names through the metadata service; those are its verdict and
+ * go through {@link impliedAction}.
  */
-const BOOT_TRANSFER_STEPS: ReadonlySet<string> = new Set([
-  'boot.nbp',
-  'boot.config',
-  'boot.kernel',
-  'boot.initrd',
-  'boot.squashfs',
-]);
+const BOOT_TRANSFER_STEPS: ReadonlySet<string> = new Set(BOOT_FETCH_STEPS);
 
 /**
  * The action a step *the rack observed* implies: as {@link impliedAction}, except that a boot

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@ingot/common';
 /* See redfish.test.ts: the lab Redfish service lives in test/ (package @ingot/e2e). */
 import { createQmpMachine, type QmpSend } from '@ingot/lab/redfish/machine.ts';
 import { startRedfishService } from '@ingot/lab/redfish/service.ts';
@@ -265,12 +265,3 @@ describe.skipIf(!existsSync(QEMU) && process.env.CI === undefined)(
     });
   },
 );
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
